@@ -1,0 +1,104 @@
+# Makefile: build, run, test and benchmark the Settings executables.
+# The first two targets a newcomer needs: `make run` and `make check`.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+VAR     ?= $(CURDIR)/var
+PORT    ?= 8080
+PGPORT  ?= 5433
+export VAR PORT PGPORT
+
+CC      ?= cc
+PKGS     = libpq libcrypto libcurl
+CSTD     = -std=c17 -D_GNU_SOURCE
+WARN     = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) -fstack-protector-strong -D_FORTIFY_SOURCE=2 $(PKG_CFLAGS) -Icgi
+LIBS     = $(PKG_LIBS) -lfcgi -lcrypt
+
+# The shared library: everything in cgi/ that is not a page.
+LIB_SRC  = util http tmpl crypto db rbac server app
+# Pages: one executable each, built when its source exists.
+PAGES    = $(filter $(patsubst cgi/%.c,%,$(wildcard cgi/*.c)),auth invite team billing integrations)
+# Extra per-page objects (e.g. the billing cycle command) may be added below.
+
+B        = build
+LIB_OBJ  = $(LIB_SRC:%=$(B)/obj/%.o)
+BINS     = $(PAGES:%=$(B)/bin/%)
+
+# Sanitizer build for the tests.
+SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+SAN_OBJ  = $(LIB_SRC:%=$(B)/san/%.o)
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/san/%)
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
+
+.SECONDARY:
+.PHONY: all deps run check unit bench migrate rollback psql install fuzz clean stop
+
+all: $(BINS)
+
+deps:
+	@sh scripts/deps.sh
+
+$(B)/obj/%.o: cgi/%.c cgi/*.h | $(B)/obj
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/bin/%: $(B)/obj/%.o $(LIB_OBJ) | $(B)/bin
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/san/%.o: cgi/%.c cgi/*.h | $(B)/san
+	$(CC) $(CSTD) $(WARN) $(SAN_FLAGS) $(PKG_CFLAGS) -Icgi -c $< -o $@
+
+$(B)/san/test_%: tests/unit/test_%.c $(SAN_OBJ) | $(B)/san
+	$(CC) $(CSTD) $(WARN) $(SAN_FLAGS) $(PKG_CFLAGS) -Icgi -o $@ $< $(SAN_OBJ) $(LIBS) -lcmocka
+
+$(B)/obj $(B)/bin $(B)/san $(B)/fuzz:
+	@mkdir -p $@
+
+# Unit tests (cmocka, sanitizer build, no server).
+unit: $(UNIT_BIN)
+	@sh tests/run-unit.sh $(UNIT_BIN)
+
+# Start everything in the foreground; Ctrl-C stops it all.
+run: deps all
+	@sh scripts/run.sh
+
+# Every test: unit, database, CGI-level and end-to-end through nginx.
+check: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@sh tests/run-all.sh
+
+bench: deps all
+	@sh scripts/bench.sh
+
+migrate: deps
+	@sh scripts/db.sh migrate
+
+rollback: deps
+	@sh scripts/db.sh rollback
+
+psql:
+	@sh scripts/db.sh psql
+
+# libFuzzer targets, each for FUZZ_SECONDS (default 30).
+FUZZ_SECONDS ?= 30
+fuzz: | $(B)/fuzz
+	@for f in $(FUZZ_SRC); do \
+	  n=$$(basename $$f .c); \
+	  clang $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -Icgi $(PKG_CFLAGS) \
+	    cgi/util.c cgi/http.c cgi/tmpl.c $$f -o $(B)/fuzz/$$n || exit 1; \
+	  mkdir -p tests/fuzz/corpus/$${n#fuzz_}; \
+	  $(B)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) tests/fuzz/corpus/$${n#fuzz_} || exit 1; \
+	done
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib/settings/bin $(DESTDIR)$(PREFIX)/share/settings
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/lib/settings/bin/
+	cp -R templates static sql nginx $(DESTDIR)$(PREFIX)/share/settings/
+	install -m 0755 scripts/migrate.sh $(DESTDIR)$(PREFIX)/share/settings/
+
+clean:
+	rm -rf $(B)

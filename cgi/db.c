@@ -1,0 +1,165 @@
+/* db.c: the worker's one PostgreSQL connection and its prepared statements */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "db.h"
+
+static PGconn *conn;
+static const struct stmt *page_stmts;
+static size_t page_nstmts;
+
+/* Statements every executable needs. */
+static const struct stmt common_stmts[] = {
+	{ "role_check",
+	  "SELECT r.rolsuper OR r.rolbypassrls OR EXISTS "
+	  "(SELECT 1 FROM pg_class c WHERE c.relowner = r.oid) "
+	  "FROM pg_roles r WHERE r.rolname = current_user" },
+	{ "health", "SELECT 1" },
+	{ "session_context",
+	  "SELECT session_id, user_id, user_email, user_name, csrf_token, "
+	  "workspace_id, workspace_name, workspace_slug, member_id, member_role "
+	  "FROM auth_session_context($1, $2, $3::int)" },
+	{ "session_create",
+	  "INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at, user_agent, ip) "
+	  "VALUES ($1, $2::uuid, $3, now() + $4::int * interval '1 second', $5, $6::inet)" },
+	{ "session_delete", "DELETE FROM sessions WHERE id = $1::uuid" },
+	{ "user_workspaces", "SELECT slug, name, role FROM auth_user_workspaces($1::uuid)" },
+	{ "audit_insert",
+	  "INSERT INTO audit_logs (workspace_id, user_id, action, resource_type, "
+	  "resource_id, changes, ip_address, user_agent) "
+	  "VALUES ($1::uuid, $2::uuid, $3, $4, $5::uuid, $6::jsonb, $7::inet, $8)" },
+};
+
+void db_set_statements(const struct stmt *stmts, size_t n)
+{
+	page_stmts = stmts;
+	page_nstmts = n;
+}
+
+static int prepare_all(const struct stmt *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		PGresult *r = PQprepare(conn, s[i].name, s[i].sql, 0, NULL);
+
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			fprintf(stderr, "prepare %s: %s", s[i].name, PQerrorMessage(conn));
+			PQclear(r);
+			return -1;
+		}
+		PQclear(r);
+	}
+	return 0;
+}
+
+/*
+ * Connect (or reconnect) and prepare every statement. Returns 0 when the
+ * connection is usable, -1 when the database is unavailable, -2 when the
+ * role is unsafe (superuser, BYPASSRLS or table owner): fatal.
+ */
+int db_ensure(void)
+{
+	PGresult *r;
+	int unsafe;
+
+	if (conn != NULL && PQstatus(conn) == CONNECTION_OK)
+		return 0;
+	if (conn != NULL) {
+		PQfinish(conn);
+		conn = NULL;
+	}
+	conn = PQconnectdb(app_config.database_url);
+	if (PQstatus(conn) != CONNECTION_OK) {
+		fprintf(stderr, "database connection failed: %s", PQerrorMessage(conn));
+		PQfinish(conn);
+		conn = NULL;
+		return -1;
+	}
+	if (prepare_all(common_stmts, sizeof(common_stmts) / sizeof(common_stmts[0])) != 0 ||
+	    prepare_all(page_stmts, page_nstmts) != 0) {
+		PQfinish(conn);
+		conn = NULL;
+		return -1;
+	}
+	r = PQexecPrepared(conn, "role_check", 0, NULL, NULL, NULL, 0);
+	unsafe = PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 ||
+	         strcmp(PQgetvalue(r, 0, 0), "f") != 0;
+	PQclear(r);
+	if (unsafe && getenv("SETTINGS_ALLOW_PRIVILEGED_DB_ROLE") == NULL) {
+		fprintf(stderr, "refusing to run: database role %s is a superuser, "
+		        "bypasses row-level security or owns tables\n", PQuser(conn));
+		PQfinish(conn);
+		conn = NULL;
+		return -2;
+	}
+	return 0;
+}
+
+PGconn *db_conn(void)
+{
+	return conn;
+}
+
+void db_close(void)
+{
+	if (conn != NULL)
+		PQfinish(conn);
+	conn = NULL;
+}
+
+PGresult *db_exec(struct ctx *c, const char *stmt, int nparams,
+                  const char *const *params, const char **sqlstate)
+{
+	PGresult *r;
+	ExecStatusType st;
+
+	if (sqlstate != NULL)
+		*sqlstate = NULL;
+	if (conn == NULL || c->db_failed) {
+		c->db_failed = 1;
+		return NULL;
+	}
+	r = PQexecPrepared(conn, stmt, nparams, params, NULL, NULL, 0);
+	st = PQresultStatus(r);
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return r;
+	{
+		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+
+		if (sqlstate != NULL && state != NULL)
+			*sqlstate = arena_strdup(c->arena, state);
+		app_log(c, "sql %s: %s %s", stmt, state ? state : "-",
+		        msg ? msg : PQerrorMessage(conn));
+	}
+	PQclear(r);
+	/* The transaction is now aborted; whatever the handler answers, roll back. */
+	c->tx = TX_ROLLBACK;
+	if (sqlstate == NULL)
+		c->db_failed = 1;
+	return NULL;
+}
+
+const char *db_value(struct ctx *c, const PGresult *r, int row, int col)
+{
+	if (r == NULL || row >= PQntuples(r) || col >= PQnfields(r) ||
+	    PQgetisnull(r, row, col))
+		return NULL;
+	return arena_strdup(c->arena, PQgetvalue(r, row, col));
+}
+
+int db_command(struct ctx *c, const char *sql)
+{
+	PGresult *r;
+	int ok;
+
+	if (conn == NULL)
+		return -1;
+	r = PQexec(conn, sql);
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		app_log(c, "sql %s: %s", sql, PQerrorMessage(conn));
+	PQclear(r);
+	return ok ? 0 : -1;
+}

@@ -1,0 +1,15 @@
+/* db.h: connection management used by the request loop (handlers use app.h) */
+#ifndef SETTINGS_DB_H
+#define SETTINGS_DB_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+struct stmt;
+
+void db_set_statements(const struct stmt *stmts, size_t n);
+int db_ensure(void);
+PGconn *db_conn(void);
+void db_close(void);
+
+#endif

@@ -1,0 +1,401 @@
+/* util.c: arena allocator, byte buffers, escaping, UTF-8 and integer checks */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+
+#define ARENA_BLOCK 16384
+
+struct block {
+	struct block *next;
+	size_t used;
+	size_t cap;
+	char data[];
+};
+
+struct arena {
+	struct block *head;
+};
+
+static void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL) {
+		fputs("out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+static struct block *block_new(size_t cap)
+{
+	struct block *b = xmalloc(sizeof(*b) + cap);
+
+	b->next = NULL;
+	b->used = 0;
+	b->cap = cap;
+	return b;
+}
+
+/* A new empty arena. */
+struct arena *arena_new(void)
+{
+	struct arena *a = xmalloc(sizeof(*a));
+
+	a->head = block_new(ARENA_BLOCK);
+	return a;
+}
+
+/* Forget every allocation but keep the oldest block for reuse. */
+void arena_reset(struct arena *a)
+{
+	struct block *b = a->head, *next;
+
+	while (b->next != NULL) {
+		next = b->next;
+		free(b);
+		b = next;
+	}
+	b->used = 0;
+	a->head = b;
+}
+
+/* Release the arena and everything allocated from it. */
+void arena_free(struct arena *a)
+{
+	struct block *b, *next;
+
+	if (a == NULL)
+		return;
+	for (b = a->head; b != NULL; b = next) {
+		next = b->next;
+		free(b);
+	}
+	free(a);
+}
+
+/*
+ * size zeroed bytes, aligned for any type; lives until reset. The head block
+ * is the current one; an allocation bigger than a block gets a block of its
+ * own linked behind the head, so the head keeps serving small ones.
+ */
+void *arena_alloc(struct arena *a, size_t size)
+{
+	struct block *b = a->head;
+	size_t align = _Alignof(max_align_t);
+	size_t off = (b->used + align - 1) & ~(align - 1);
+	void *p;
+
+	if (size > SIZE_MAX / 2)
+		abort();
+	if (off + size > b->cap) {
+		struct block *nb = block_new(size > ARENA_BLOCK / 2 ? size : ARENA_BLOCK);
+
+		if (size > ARENA_BLOCK / 2) {
+			nb->next = b->next;
+			b->next = nb;
+		} else {
+			nb->next = b;
+			a->head = nb;
+		}
+		nb->used = size;
+		memset(nb->data, 0, size);
+		return nb->data;
+	}
+	p = b->data + off;
+	b->used = off + size;
+	memset(p, 0, size);
+	return p;
+}
+
+/* Copy of s in the arena; NULL stays NULL. */
+char *arena_strdup(struct arena *a, const char *s)
+{
+	return s == NULL ? NULL : arena_strndup(a, s, strlen(s));
+}
+
+/* Copy of the first n bytes of s, NUL-terminated. */
+char *arena_strndup(struct arena *a, const char *s, size_t n)
+{
+	char *p = arena_alloc(a, n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+/* printf into the arena. */
+char *arena_printf(struct arena *a, const char *fmt, ...)
+{
+	va_list ap, aq;
+	int n;
+	char *p;
+
+	va_start(ap, fmt);
+	va_copy(aq, ap);
+	n = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
+	if (n < 0)
+		abort();
+	p = arena_alloc(a, (size_t)n + 1);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+void buf_init(struct buf *b)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+void buf_free(struct buf *b)
+{
+	free(b->data);
+	buf_init(b);
+}
+
+void buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->data != NULL)
+		b->data[0] = '\0';
+}
+
+static void buf_grow(struct buf *b, size_t extra)
+{
+	size_t need, cap;
+	char *p;
+
+	if (extra > SIZE_MAX / 2 - b->len)
+		abort();
+	need = b->len + extra + 1;
+	if (need <= b->cap)
+		return;
+	cap = b->cap ? b->cap : 256;
+	while (cap < need)
+		cap *= 2;
+	p = realloc(b->data, cap);
+	if (p == NULL) {
+		fputs("out of memory\n", stderr);
+		abort();
+	}
+	b->data = p;
+	b->cap = cap;
+}
+
+/* Append len bytes. */
+void buf_append(struct buf *b, const void *data, size_t len)
+{
+	buf_grow(b, len);
+	if (len)
+		memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+}
+
+void buf_puts(struct buf *b, const char *s)
+{
+	buf_append(b, s, strlen(s));
+}
+
+void buf_putc(struct buf *b, char c)
+{
+	buf_append(b, &c, 1);
+}
+
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+{
+	va_list aq;
+	int n;
+
+	va_copy(aq, ap);
+	n = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
+	if (n < 0)
+		abort();
+	buf_grow(b, (size_t)n);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+}
+
+void buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(b, fmt, ap);
+	va_end(ap);
+}
+
+/* Append s with the five HTML-significant characters escaped. */
+void buf_html(struct buf *b, const char *s)
+{
+	const char *run = s;
+
+	if (s == NULL)
+		return;
+	for (; *s != '\0'; s++) {
+		const char *rep;
+
+		switch (*s) {
+		case '<': rep = "&lt;"; break;
+		case '>': rep = "&gt;"; break;
+		case '&': rep = "&amp;"; break;
+		case '"': rep = "&quot;"; break;
+		case '\'': rep = "&#39;"; break;
+		default: continue;
+		}
+		buf_append(b, run, (size_t)(s - run));
+		buf_puts(b, rep);
+		run = s + 1;
+	}
+	buf_append(b, run, (size_t)(s - run));
+}
+
+/* Append s percent-encoded as a URL component (unreserved characters kept). */
+void buf_url(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	if (s == NULL)
+		return;
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~') {
+			buf_putc(b, (char)c);
+		} else {
+			char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+			buf_append(b, e, 3);
+		}
+	}
+}
+
+/* Strict UTF-8 check: no NUL, no overlong forms, no surrogates, max U+10FFFF. */
+int utf8_valid(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n;
+		unsigned long cp;
+
+		if (c == 0)
+			return 0;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF) {
+			n = 1;
+			cp = c & 0x1F;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			n = 2;
+			cp = c & 0x0F;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		if (len - i - 1 < n)
+			return 0;
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + k] & 0x3F);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+/* Decimal integer in [min, max], digits only (optional leading '-'). */
+int parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (s == NULL || *s == '\0' || (*s != '-' && (*s < '0' || *s > '9')))
+		return -1;
+	if (strlen(s) > 19)
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Milliseconds from a monotonic clock. */
+int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Append s as a quoted JSON string with control characters escaped. */
+void buf_json(struct buf *b, const char *s)
+{
+	buf_putc(b, '"');
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			buf_putc(b, '\\');
+			buf_putc(b, (char)c);
+		} else if (c < 0x20) {
+			buf_printf(b, "\\u%04x", c);
+		} else {
+			buf_putc(b, (char)c);
+		}
+	}
+	buf_putc(b, '"');
+}
+
+/* {"k":"v",...} from NULL-terminated key/value pairs. */
+char *json_object(struct arena *a, const char *key, ...)
+{
+	struct buf b;
+	va_list ap;
+	char *out;
+	int first = 1;
+
+	buf_init(&b);
+	buf_putc(&b, '{');
+	va_start(ap, key);
+	for (const char *k = key; k != NULL; k = va_arg(ap, const char *)) {
+		const char *v = va_arg(ap, const char *);
+
+		if (!first)
+			buf_putc(&b, ',');
+		first = 0;
+		buf_json(&b, k);
+		buf_putc(&b, ':');
+		if (v == NULL)
+			buf_puts(&b, "null");
+		else
+			buf_json(&b, v);
+	}
+	va_end(ap);
+	buf_putc(&b, '}');
+	out = arena_strndup(a, b.data, b.len);
+	buf_free(&b);
+	return out;
+}

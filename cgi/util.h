@@ -1,0 +1,64 @@
+/* util.h: per-request arena allocator, growable byte buffers, small string helpers */
+#ifndef SETTINGS_UTIL_H
+#define SETTINGS_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * An arena hands out memory that lives until arena_reset() or arena_free().
+ * Every request gets one, so handlers never free individual strings.
+ * Allocation failure aborts the process (the worker is replaced by the master).
+ */
+struct arena;
+
+struct arena *arena_new(void);
+void arena_reset(struct arena *a);
+void arena_free(struct arena *a);
+void *arena_alloc(struct arena *a, size_t size);          /* zeroed */
+char *arena_strdup(struct arena *a, const char *s);       /* NULL stays NULL */
+char *arena_strndup(struct arena *a, const char *s, size_t n);
+char *arena_printf(struct arena *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* A growable byte buffer, always NUL-terminated after its contents. */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+void buf_init(struct buf *b);
+void buf_free(struct buf *b);
+void buf_reset(struct buf *b);                            /* len = 0, keeps memory */
+void buf_append(struct buf *b, const void *data, size_t len);
+void buf_puts(struct buf *b, const char *s);
+void buf_putc(struct buf *b, char c);
+void buf_printf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+
+/* Escaping writers: HTML text/attribute (< > & " '), and URL component (RFC 3986). */
+void buf_html(struct buf *b, const char *s);
+void buf_url(struct buf *b, const char *s);
+
+/*
+ * A JSON object from key/value string pairs ending with NULL, e.g.
+ * json_object(a, "old_role", "member", "new_role", "admin", NULL).
+ * A NULL value is written as JSON null; every string is escaped.
+ */
+char *json_object(struct arena *a, const char *key, ...);
+/* Append s as a JSON string literal (with quotes). */
+void buf_json(struct buf *b, const char *s);
+
+/* 1 when s is valid UTF-8 of exactly len bytes with no NUL and no overlongs/surrogates. */
+int utf8_valid(const char *s, size_t len);
+
+/* Parse a decimal integer in [min, max]; 0 on success, -1 on any junk or overflow. */
+int parse_long(const char *s, long min, long max, long *out);
+
+/* Monotonic milliseconds, for durations. */
+int64_t now_ms(void);
+
+#endif

@@ -1,0 +1,609 @@
+#!/bin/bash
+# Database test: migrations, rollbacks, seed, row-level security, privileges
+# and the SECURITY DEFINER functions, against a throwaway PostgreSQL 15
+# cluster that is created here and removed on exit (also on failure).
+#
+#   scripts/dbtest.sh
+#
+# Environment:
+#   PGBIN        PostgreSQL server binaries (default /usr/lib/postgresql/15/bin)
+#   DBTEST_PORT  port number of the cluster (default 55440; unix socket only)
+#   DBTEST_USER  unprivileged user that runs the cluster when this script
+#                runs as root (default nobody)
+#
+# Prints "ok - ..." / "not ok - ..." per check and "N passed, N failed";
+# exits 0 only when every check passes.
+
+set -u
+
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+PORT=${DBTEST_PORT:-55440}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SQL="$ROOT/sql"
+MIGRATE="$ROOT/scripts/migrate.sh"
+
+ACME=00000000-0000-0000-0000-000000000001
+GLOBEX=00000000-0000-0000-0000-000000000002
+DEMO=00000000-0000-0000-0000-000000000001
+
+passed=0
+failed=0
+
+ok() {
+    passed=$((passed + 1))
+    printf 'ok - %s\n' "$1"
+}
+
+not_ok() {
+    failed=$((failed + 1))
+    printf 'not ok - %s\n' "$1"
+    if [ -n "${2:-}" ]; then
+        printf '%s\n' "$2" | head -n 40 | sed 's/^/#   /'
+    fi
+}
+
+finish() {
+    printf '%d passed, %d failed\n' "$passed" "$failed"
+    if [ "$failed" -eq 0 ]; then exit 0; else exit 1; fi
+}
+
+# ---------------------------------------------------------------------------
+# Throwaway cluster
+# ---------------------------------------------------------------------------
+for b in initdb pg_ctl psql pg_dump createdb; do
+    if [ ! -x "$PGBIN/$b" ]; then
+        not_ok "PostgreSQL binaries present" "missing $PGBIN/$b"
+        finish
+    fi
+done
+
+WORK=$(mktemp -d /tmp/sqlwork-XXXXXX) || exit 1
+DATA="$WORK/data"
+runas=()
+if [ "$(id -u)" -eq 0 ]; then
+    pguser=${DBTEST_USER:-nobody}
+    chown "$pguser" "$WORK" || exit 1
+    runas=(runuser -u "$pguser" --)
+fi
+
+cleanup() {
+    if [ -f "$DATA/postmaster.pid" ]; then
+        "${runas[@]}" "$PGBIN/pg_ctl" -D "$DATA" -m immediate -w stop >/dev/null 2>&1
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+if ! out=$("${runas[@]}" "$PGBIN/initdb" -D "$DATA" -U postgres -A trust -E UTF8 \
+        --locale=C --no-sync --no-instructions 2>&1); then
+    not_ok "initdb" "$out"
+    finish
+fi
+if ! out=$("${runas[@]}" "$PGBIN/pg_ctl" -D "$DATA" -l "$WORK/server.log" -w -t 30 \
+        -o "-p $PORT -k $WORK -c listen_addresses='' -c fsync=off" start 2>&1); then
+    not_ok "cluster starts" "$out
+$(cat "$WORK/server.log" 2>/dev/null)"
+    finish
+fi
+ok "throwaway cluster started in $WORK"
+
+SU="host=$WORK port=$PORT user=postgres dbname=postgres"
+SUDB="host=$WORK port=$PORT user=postgres dbname=settings"
+OWNER="host=$WORK port=$PORT user=settings_owner dbname=settings"
+APP="host=$WORK port=$PORT user=settings_app dbname=settings"
+export PGOPTIONS="-c client_min_messages=warning"
+export PATH="$PGBIN:$PATH"
+
+# psql CONN [args...]: quiet, tuples only, unaligned, stop at first error.
+# Only SELECT output is printed (command tags are suppressed by -q).
+q() {
+    local conn=$1
+    shift
+    "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$conn" "$@"
+}
+
+# expect DESC CONN SQL EXPECTED: the output of SQL must equal EXPECTED.
+expect() {
+    local got
+    got=$(q "$2" -c "$3" 2>&1)
+    if [ "$got" = "$4" ]; then ok "$1"; else not_ok "$1" "expected: $4
+got:      $got"; fi
+}
+
+# expect_script DESC CONN EXPECTED <<SQL: same with an SQL script on stdin.
+expect_script() {
+    local got
+    got=$(q "$2" -f - 2>&1)
+    if [ "$got" = "$3" ]; then ok "$1"; else not_ok "$1" "expected: $3
+got:      $got"; fi
+}
+
+# expect_error DESC CONN PATTERN <<SQL: the script must fail with an error
+# matching PATTERN (extended regex).
+expect_error() {
+    local got
+    if got=$(q "$2" -f - 2>&1); then
+        not_ok "$1" "succeeded, expected an error matching: $3
+output: $got"
+    elif printf '%s\n' "$got" | grep -Eq "$3"; then
+        ok "$1"
+    else
+        not_ok "$1" "expected an error matching: $3
+got: $got"
+    fi
+}
+
+# run DESC CMD...: the command must succeed.
+run() {
+    local desc=$1 out
+    shift
+    if out=$("$@" 2>&1); then ok "$desc"; else not_ok "$desc" "$out"; fi
+}
+
+migrate() {
+    MIGRATE_URL="$OWNER" "$MIGRATE" "$@"
+}
+
+# Schema-only dump (with ownership and privileges); the random
+# \restrict/\unrestrict key lines of recent pg_dump releases are dropped.
+dump_schema() {
+    "$PGBIN/pg_dump" -s -d "$SUDB" | grep -Ev '^\\(un)?restrict ' >"$1"
+}
+
+# ---------------------------------------------------------------------------
+# Roles and database
+# ---------------------------------------------------------------------------
+run "bootstrap.sql runs as superuser" q "$SU" -f "$SQL/bootstrap.sql"
+run "bootstrap.sql is idempotent (second run)" q "$SU" -f "$SQL/bootstrap.sql"
+run "createdb -O settings_owner settings" \
+    "$PGBIN/createdb" -h "$WORK" -p "$PORT" -U postgres -O settings_owner settings
+
+expect "settings_app: LOGIN, not superuser, no BYPASSRLS, no CREATEROLE/CREATEDB" "$SU" \
+    "SELECT rolcanlogin, rolsuper, rolbypassrls, rolcreaterole, rolcreatedb
+       FROM pg_roles WHERE rolname = 'settings_app'" "t|f|f|f|f"
+expect "settings_owner: LOGIN, not superuser" "$SU" \
+    "SELECT rolcanlogin, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = 'settings_owner'" "t|f|f"
+
+# ---------------------------------------------------------------------------
+# Migrations one at a time, then every down must restore the schema exactly
+# ---------------------------------------------------------------------------
+versions=()
+for f in "$SQL"/[0-9][0-9][0-9]_*.up.sql; do
+    versions+=("$(basename "$f" .up.sql)")
+done
+n=${#versions[@]}
+if [ "$n" -gt 0 ]; then ok "$n migrations found"; else not_ok "migrations found"; finish; fi
+
+missing=""
+for v in "${versions[@]}"; do
+    [ -f "$SQL/$v.down.sql" ] || missing="$missing $v"
+done
+if [ -z "$missing" ]; then ok "every migration has a down script"; else not_ok "every migration has a down script" "missing:$missing"; fi
+
+bad=$(grep -ilE '^[[:space:]]*(BEGIN|COMMIT|START TRANSACTION)[[:space:]]*;' "$SQL"/[0-9][0-9][0-9]_*.sql)
+if [ -z "$bad" ]; then ok "migrations carry no BEGIN/COMMIT of their own"; else not_ok "migrations carry no BEGIN/COMMIT of their own" "$bad"; fi
+
+out=$(migrate status 2>&1)
+if [ $? -eq 0 ] && [ "$(printf '%s\n' "$out" | grep -c '^pending')" -eq "$n" ]; then
+    ok "status on a fresh database: all $n pending"
+else
+    not_ok "status on a fresh database: all $n pending" "$out"
+fi
+
+mkdir -p "$WORK/dumps"
+dump_schema "$WORK/dumps/up-0.sql"
+step_ok=1
+for i in $(seq 1 "$n"); do
+    v=${versions[$((i - 1))]}
+    if out=$(migrate up 1 2>&1) && [ "$out" = "applied $v" ]; then
+        ok "up $v"
+    else
+        not_ok "up $v" "$out"
+        step_ok=0
+        break
+    fi
+    dump_schema "$WORK/dumps/up-$i.sql"
+done
+
+if [ "$step_ok" -eq 1 ]; then
+    for i in $(seq "$n" -1 1); do
+        v=${versions[$((i - 1))]}
+        if out=$(migrate down 2>&1) && [ "$out" = "reverted $v" ]; then
+            dump_schema "$WORK/dumps/down-$((i - 1)).sql"
+            if d=$(diff -u "$WORK/dumps/up-$((i - 1)).sql" "$WORK/dumps/down-$((i - 1)).sql"); then
+                ok "down $v restores the schema exactly"
+            else
+                not_ok "down $v restores the schema exactly" "$d"
+            fi
+        else
+            not_ok "down $v" "$out"
+            break
+        fi
+    done
+fi
+
+out=$(migrate down 2>&1)
+if [ $? -eq 0 ] && [ "$out" = "nothing to roll back" ]; then ok "down with nothing applied is a no-op"; else not_ok "down with nothing applied is a no-op" "$out"; fi
+
+out=$(migrate up 2>&1)
+if [ $? -eq 0 ] && [ "$(printf '%s\n' "$out" | grep -c '^applied ')" -eq "$n" ]; then
+    ok "up applies all $n migrations"
+else
+    not_ok "up applies all $n migrations" "$out"
+fi
+dump_schema "$WORK/dumps/full-again.sql"
+if d=$(diff -u "$WORK/dumps/up-$n.sql" "$WORK/dumps/full-again.sql"); then
+    ok "up all gives the same schema as step-by-step up"
+else
+    not_ok "up all gives the same schema as step-by-step up" "$d"
+fi
+out=$(migrate up 2>&1)
+if [ $? -eq 0 ] && [ "$out" = "nothing to apply" ]; then ok "second up applies nothing"; else not_ok "second up applies nothing" "$out"; fi
+out=$(migrate status 2>&1)
+if [ $? -eq 0 ] && [ "$(printf '%s\n' "$out" | grep -c '^applied ')" -eq "$n" ]; then ok "status: all applied"; else not_ok "status: all applied" "$out"; fi
+
+# A failing migration leaves nothing behind and is not recorded.
+mkdir -p "$WORK/badsql"
+cp "$SQL"/[0-9][0-9][0-9]_*.sql "$WORK/badsql/"
+cat > "$WORK/badsql/999_broken.up.sql" <<'EOF'
+CREATE TABLE broken_probe (id integer);
+SELECT 1 / 0;
+EOF
+echo 'DROP TABLE broken_probe;' > "$WORK/badsql/999_broken.down.sql"
+if out=$(MIGRATIONS_DIR="$WORK/badsql" migrate up 2>&1); then
+    not_ok "a failing migration makes up exit non-zero" "$out"
+else
+    ok "a failing migration makes up exit non-zero"
+fi
+expect "a failing migration is rolled back and not recorded" "$OWNER" \
+    "SELECT to_regclass('public.broken_probe') IS NULL,
+            (SELECT count(*) FROM schema_migrations WHERE version = '999_broken')" "t|0"
+
+# ---------------------------------------------------------------------------
+# Seed
+# ---------------------------------------------------------------------------
+run "seed loads (sql/seed/dev.sql)" q "$OWNER" -f "$SQL/seed/dev.sql"
+
+expect "7 users" "$OWNER" "SELECT count(*) FROM users" "7"
+expect "2 workspaces (acme, globex)" "$OWNER" \
+    "SELECT string_agg(slug, ',' ORDER BY slug) FROM workspaces" "acme,globex"
+expect "Acme has 6 team_members rows (4 active, 1 pending, 1 inactive)" "$OWNER" \
+    "SELECT count(*), count(*) FILTER (WHERE status = 'active'),
+            count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'inactive')
+       FROM team_members WHERE workspace_id = '$ACME'" "6|4|1|1"
+expect "Acme roles: owner, admin, member, viewer active" "$OWNER" \
+    "SELECT string_agg(u.email || ':' || tm.role, ',' ORDER BY u.email)
+       FROM team_members tm JOIN users u ON u.id = tm.user_id
+      WHERE tm.workspace_id = '$ACME' AND tm.status = 'active'" \
+    "admin@example.com:admin,demo@example.com:owner,member@example.com:member,viewer@example.com:viewer"
+expect "pending@example.com: own user, no password, not verified, pending member invitation" "$OWNER" \
+    "SELECT u.password_hash IS NULL, u.is_verified, tm.role, tm.status,
+            tm.invitation_expires_at > now() + interval '4 days'
+       FROM team_members tm JOIN users u ON u.id = tm.user_id
+      WHERE u.email = 'pending@example.com'" "t|f|member|pending|t"
+expect "invitation_token is the SHA-256 hex of the development token" "$OWNER" \
+    "SELECT invitation_token FROM team_members WHERE id = '10000000-0000-0000-0000-000000000005'" \
+    "$(printf '%s' dev-invite-token-pending-example-com | sha256sum | cut -d' ' -f1)"
+expect "former@example.com: own user, inactive member" "$OWNER" \
+    "SELECT tm.status FROM team_members tm JOIN users u ON u.id = tm.user_id
+      WHERE u.email = 'former@example.com'" "inactive"
+expect "every password hash is bcrypt \$2b\$11\$ (NULL only for pending)" "$OWNER" \
+    "SELECT count(*) FILTER (WHERE password_hash LIKE '\$2b\$11\$%' AND length(password_hash) = 60),
+            count(*) FILTER (WHERE password_hash IS NULL)
+       FROM users" "6|1"
+expect "integrations: 4 for Acme, 1 for Globex (slack 'Globex Alerts')" "$OWNER" \
+    "SELECT count(*) FILTER (WHERE workspace_id = '$ACME'),
+            string_agg(integration_type || ':' || integration_name, ',') FILTER (WHERE workspace_id = '$GLOBEX')
+       FROM integrations_config" "4|slack:Globex Alerts"
+expect "3 active API keys for Acme" "$OWNER" \
+    "SELECT count(*) FROM api_keys WHERE workspace_id = '$ACME' AND revoked_at IS NULL" "3"
+expect "Acme billing: professional, 650000 traces, team_members_current=4, api_keys_current=3" "$OWNER" \
+    "SELECT plan_type, traces_current_month, team_members_current, api_keys_current, stripe_customer_id
+       FROM billing_config WHERE workspace_id = '$ACME'" "professional|650000|4|3|cus_test_abc123def456"
+expect "Globex billing: starter with the catalog's limits, own Stripe ids" "$OWNER" \
+    "SELECT b.plan_type, b.traces_per_month_limit = c.traces_per_month_limit
+                         AND b.team_members_limit = c.team_members_limit
+                         AND b.api_keys_limit = c.api_keys_limit
+                         AND b.data_retention_days = c.data_retention_days
+                         AND b.custom_integrations_limit = c.custom_integrations_limit,
+            b.team_members_current, b.api_keys_current,
+            b.stripe_customer_id <> 'cus_test_abc123def456'
+       FROM billing_config b JOIN plan_catalog c USING (plan_type)
+      WHERE b.workspace_id = '$GLOBEX'" "starter|t|1|0|t"
+expect "Acme agents include customer_support and sales_agent" "$OWNER" \
+    "SELECT count(*) FROM agents WHERE workspace_id = '$ACME'
+        AND name IN ('customer_support', 'sales_agent')" "2"
+expect "plan catalog as SPEC section 5" "$OWNER" \
+    "SELECT string_agg(concat_ws(':', plan_type, coalesce(traces_per_month_limit::text, '-'),
+                                 coalesce(team_members_limit::text, '-'), coalesce(api_keys_limit::text, '-'),
+                                 data_retention_days, coalesce(custom_integrations_limit::text, '-'),
+                                 coalesce(monthly_price_usd::text, '-'), coalesce(annual_price_usd::text, '-'),
+                                 self_serve::text), ' ' ORDER BY sort_order)
+       FROM plan_catalog" \
+    "free:10000:3:2:14:0:0.00:0.00:true starter:100000:10:5:30:2:29.00:290.00:true professional:1000000:25:10:90:5:99.00:990.00:true enterprise:-:-:-:365:-:-:-:false"
+
+# ---------------------------------------------------------------------------
+# Ownership and privileges
+# ---------------------------------------------------------------------------
+expect "database settings is owned by settings_owner" "$SU" \
+    "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'settings'" "settings_owner"
+expect "every relation and function in public (extension members aside) is owned by settings_owner" "$SUDB" \
+    "SELECT (SELECT count(*) FROM pg_class c
+              WHERE c.relnamespace = 'public'::regnamespace AND c.relowner <> 'settings_owner'::regrole
+                AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                                   AND d.objid = c.oid AND d.deptype = 'e'))
+          + (SELECT count(*) FROM pg_proc p
+              WHERE p.pronamespace = 'public'::regnamespace AND p.proowner <> 'settings_owner'::regrole
+                AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                                   AND d.objid = p.oid AND d.deptype = 'e'))" "0"
+expect "settings_app owns nothing (relations, functions, schemas, types)" "$SUDB" \
+    "SELECT (SELECT count(*) FROM pg_class WHERE relowner = 'settings_app'::regrole)
+          + (SELECT count(*) FROM pg_proc WHERE proowner = 'settings_app'::regrole)
+          + (SELECT count(*) FROM pg_namespace WHERE nspowner = 'settings_app'::regrole)
+          + (SELECT count(*) FROM pg_type WHERE typowner = 'settings_app'::regrole)" "0"
+expect "RLS enabled (not forced) on the 9 workspace-scoped tables, one policy each" "$SUDB" \
+    "SELECT count(*) FILTER (WHERE c.relrowsecurity AND NOT c.relforcerowsecurity
+                               AND (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) = 1)
+       FROM pg_class c
+      WHERE c.oid IN ('workspaces'::regclass, 'team_members'::regclass, 'billing_config'::regclass,
+                      'integrations_config'::regclass, 'agents'::regclass, 'api_keys'::regclass,
+                      'workspace_members'::regclass, 'audit_logs'::regclass, 'usage_history'::regclass)" "9"
+expect "SECURITY DEFINER functions all pin search_path and are not executable by PUBLIC" "$SUDB" \
+    "SELECT count(*),
+            count(*) FILTER (WHERE 'search_path=public, pg_temp' = ANY (proconfig)),
+            count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM aclexplode(coalesce(proacl, acldefault('f', proowner))) a
+                                                WHERE a.grantee = 0))
+       FROM pg_proc WHERE prosecdef AND pronamespace = 'public'::regnamespace" "8|8|8"
+expect "settings_app may execute the five lookup functions" "$SUDB" \
+    "SELECT bool_and(has_function_privilege('settings_app', f, 'EXECUTE'))
+       FROM unnest(ARRAY['auth_login_lookup(text)', 'auth_session_context(text,text,integer)',
+                         'auth_user_workspaces(uuid)', 'invitation_lookup(text)',
+                         'billing_workspace_for_customer(text)']) f" "t"
+expect "settings_app may not execute the counter functions" "$SUDB" \
+    "SELECT has_function_privilege('settings_app', 'billing_refresh_usage_counts(uuid)', 'EXECUTE')" "f"
+
+expect_error "settings_app cannot read users.password_hash" "$APP" 'permission denied' <<'EOF'
+SELECT password_hash FROM users LIMIT 1;
+EOF
+expect "settings_app can read users (id, email, full_name)" "$APP" \
+    "SELECT email, full_name FROM users WHERE id = '$DEMO'" "demo@example.com|Demo Owner"
+expect_error "settings_app cannot delete audit_logs" "$APP" 'permission denied' <<EOF
+SET app.current_workspace_id = '$ACME';
+DELETE FROM audit_logs;
+EOF
+expect_error "settings_app cannot delete team_members (soft delete only)" "$APP" 'permission denied' <<EOF
+SET app.current_workspace_id = '$ACME';
+DELETE FROM team_members WHERE id = '10000000-0000-0000-0000-000000000006';
+EOF
+expect_error "settings_app cannot write plan_catalog" "$APP" 'permission denied' <<'EOF'
+UPDATE plan_catalog SET monthly_price_usd = 1;
+EOF
+expect_error "settings_app cannot create tables in public" "$APP" 'permission denied' <<'EOF'
+CREATE TABLE app_probe (id integer);
+EOF
+
+# ---------------------------------------------------------------------------
+# Row-level security as settings_app
+# ---------------------------------------------------------------------------
+expect "no workspace set: settings_app sees no workspace rows" "$APP" \
+    "SELECT (SELECT count(*) FROM team_members) + (SELECT count(*) FROM workspaces)
+          + (SELECT count(*) FROM billing_config) + (SELECT count(*) FROM integrations_config)
+          + (SELECT count(*) FROM api_keys) + (SELECT count(*) FROM agents)" "0"
+expect_script "workspace = acme: SELECT count(*) FROM team_members sees only Acme's 6 rows" "$APP" "6" <<EOF
+SET app.current_workspace_id = '$ACME';
+SELECT count(*) FROM team_members;
+EOF
+expect_script "workspace = acme: 1 workspace, 1 billing row, 4 integrations, 3 API keys" "$APP" "acme|1|4|3" <<EOF
+SET app.current_workspace_id = '$ACME';
+SELECT (SELECT string_agg(slug, ',') FROM workspaces), (SELECT count(*) FROM billing_config),
+       (SELECT count(*) FROM integrations_config), (SELECT count(*) FROM api_keys);
+EOF
+expect_script "workspace = globex: sees Globex's 1 member and 1 integration" "$APP" "1|1" <<EOF
+SET app.current_workspace_id = '$GLOBEX';
+SELECT (SELECT count(*) FROM team_members), (SELECT count(*) FROM integrations_config);
+EOF
+expect_error "workspace = acme: INSERT of a Globex team_members row is refused" "$APP" 'row-level security' <<EOF
+SET app.current_workspace_id = '$ACME';
+INSERT INTO team_members (workspace_id, user_id, role, status)
+VALUES ('$GLOBEX', '$DEMO', 'viewer', 'active');
+EOF
+expect_error "workspace = acme: moving a row to Globex is refused" "$APP" 'row-level security' <<EOF
+SET app.current_workspace_id = '$ACME';
+UPDATE integrations_config SET workspace_id = '$GLOBEX' WHERE id = '30000000-0000-0000-0000-000000000001';
+EOF
+expect_script "workspace = acme: UPDATE/DELETE of Globex rows touch nothing" "$APP" "0|0" <<EOF
+SET app.current_workspace_id = '$ACME';
+WITH u AS (UPDATE integrations_config SET integration_name = 'x' WHERE workspace_id = '$GLOBEX' RETURNING 1),
+     d AS (DELETE FROM integrations_config WHERE workspace_id = '$GLOBEX' RETURNING 1)
+SELECT (SELECT count(*) FROM u), (SELECT count(*) FROM d);
+EOF
+expect_script "workspace = acme: audit_logs insert allowed for Acme" "$APP" "1" <<EOF
+BEGIN;
+SET LOCAL app.current_workspace_id = '$ACME';
+INSERT INTO audit_logs (workspace_id, user_id, action, resource_type, resource_id, changes)
+VALUES ('$ACME', '$DEMO', 'team_member.role_changed', 'team_member',
+        '10000000-0000-0000-0000-000000000003', '{"old_role": "member", "new_role": "admin"}');
+SELECT count(*) FROM audit_logs;
+ROLLBACK;
+EOF
+
+# ---------------------------------------------------------------------------
+# Lookup functions as settings_app
+# ---------------------------------------------------------------------------
+TOKEN_HASH=$(printf '%s' 'dbtest-session-token' | sha256sum | cut -d' ' -f1)
+OLD_HASH=$(printf '%s' 'dbtest-old-session' | sha256sum | cut -d' ' -f1)
+EXP_HASH=$(printf '%s' 'dbtest-expired-session' | sha256sum | cut -d' ' -f1)
+INV_HASH=$(printf '%s' dev-invite-token-pending-example-com | sha256sum | cut -d' ' -f1)
+
+expect "auth_login_lookup: case-insensitive, returns the bcrypt hash" "$APP" \
+    "SELECT user_id, left(password_hash, 7) FROM auth_login_lookup('Demo@Example.COM')" "$DEMO|\$2b\$11\$"
+expect "auth_login_lookup: invited user has a NULL hash, unknown email no row" "$APP" \
+    "SELECT (SELECT count(*) FROM auth_login_lookup('pending@example.com') WHERE password_hash IS NULL),
+            (SELECT count(*) FROM auth_login_lookup('nobody@example.com'))" "1|0"
+
+run "settings_app can create sessions" q "$APP" -c "
+    INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at, last_seen_at, user_agent, ip) VALUES
+      ('$TOKEN_HASH', '$DEMO', 'csrf-token-value-0123456789', now() + interval '1 day', now() - interval '5 minutes', 'dbtest', '127.0.0.1'),
+      ('$OLD_HASH',   '$DEMO', 'csrf-token-value-0123456789', now() + interval '1 day', now() - interval '3 hours', 'dbtest', '127.0.0.1'),
+      ('$EXP_HASH',   '$DEMO', 'csrf-token-value-0123456789', now() - interval '1 second', now(), 'dbtest', '127.0.0.1')"
+
+expect_script "auth_session_context(acme): session, user, workspace and owner role; context set for the transaction" "$APP" \
+    "demo@example.com|Demo Owner|acme|Acme Corp|owner|$ACME
+6" <<EOF
+BEGIN;
+SELECT user_email, user_name, workspace_slug, workspace_name, member_role, workspace_id
+  FROM auth_session_context('$TOKEN_HASH', 'acme', 3600);
+SELECT count(*) FROM team_members;
+COMMIT;
+EOF
+expect "auth_session_context bumped last_seen_at (was 5 minutes old) and last_active_at" "$OWNER" \
+    "SELECT s.last_seen_at > now() - interval '1 minute', tm.last_active_at > now() - interval '1 minute'
+       FROM sessions s, team_members tm
+      WHERE s.token_hash = '$TOKEN_HASH' AND tm.id = '10000000-0000-0000-0000-000000000001'" "t|t"
+expect_script "auth_session_context(globex) for a non-member: workspace NULL, no rows visible" "$APP" \
+    "t|t
+0" <<EOF
+BEGIN;
+SELECT user_id IS NOT NULL, workspace_id IS NULL FROM auth_session_context('$TOKEN_HASH', 'globex', 3600);
+SELECT count(*) FROM team_members;
+COMMIT;
+EOF
+expect "auth_session_context(NULL slug): session only" "$APP" \
+    "SELECT user_email, workspace_id IS NULL FROM auth_session_context('$TOKEN_HASH', NULL, 3600)" "demo@example.com|t"
+expect "auth_session_context: idle, expired, unknown and malformed sessions give no row" "$APP" \
+    "SELECT (SELECT count(*) FROM auth_session_context('$OLD_HASH', 'acme', 3600))
+          + (SELECT count(*) FROM auth_session_context('$EXP_HASH', 'acme', 3600))
+          + (SELECT count(*) FROM auth_session_context(repeat('0', 64), 'acme', 3600))
+          + (SELECT count(*) FROM auth_session_context('$TOKEN_HASH' || 'x', 'acme', 3600))
+          + (SELECT count(*) FROM auth_session_context(NULL, 'acme', 3600))" "0"
+run "session for former@example.com" q "$OWNER" -c "
+    INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at)
+    VALUES (repeat('f', 64), '10000000-0000-0000-0000-000000000006', 'csrf-token-value-0123456789', now() + interval '1 hour')"
+expect "auth_session_context: inactive member of acme gets NULL workspace" "$APP" \
+    "SELECT user_email, workspace_id IS NULL FROM auth_session_context(repeat('f', 64), 'acme', 3600)" "former@example.com|t"
+expect "auth_user_workspaces: active memberships only" "$APP" \
+    "SELECT (SELECT string_agg(slug || ':' || name || ':' || role, ',') FROM auth_user_workspaces('$DEMO')),
+            (SELECT count(*) FROM auth_user_workspaces('10000000-0000-0000-0000-000000000006')),
+            (SELECT count(*) FROM auth_user_workspaces('10000000-0000-0000-0000-000000000005'))" "acme:Acme Corp:owner|0|0"
+expect "invitation_lookup: the pending invitation with inviter and invitee state" "$APP" \
+    "SELECT workspace_slug, workspace_name, role, status, invited_by_name, invitation_email,
+            user_has_password, deleted, expires_at > now()
+       FROM invitation_lookup('$INV_HASH')" "acme|Acme Corp|member|pending|Demo Owner|pending@example.com|f|f|t"
+expect "invitation_lookup: unknown token gives no row" "$APP" \
+    "SELECT count(*) FROM invitation_lookup(repeat('a', 64))" "0"
+expect "billing_workspace_for_customer: Acme's and Globex's customers, unknown is NULL" "$APP" \
+    "SELECT billing_workspace_for_customer('cus_test_abc123def456'),
+            billing_workspace_for_customer('cus_test_globex000001'),
+            billing_workspace_for_customer('cus_unknown') IS NULL" "$ACME|$GLOBEX|t"
+
+# ---------------------------------------------------------------------------
+# Usage counters
+# ---------------------------------------------------------------------------
+expect_script "counters follow API key create/revoke and member deactivate/remove/invite (as settings_app)" "$APP" \
+    "4|4
+4|3
+3|3
+3|3
+2|3
+3|3" <<EOF
+BEGIN;
+SET LOCAL app.current_workspace_id = '$ACME';
+INSERT INTO api_keys (id, workspace_id, name, key_prefix, key_hash)
+VALUES ('4fffffff-0000-0000-0000-000000000001', '$ACME', 'probe', 'ak_probe', repeat('b', 64));
+SELECT team_members_current, api_keys_current FROM billing_config;
+UPDATE api_keys SET revoked_at = now() WHERE id = '4fffffff-0000-0000-0000-000000000001';
+SELECT team_members_current, api_keys_current FROM billing_config;
+UPDATE team_members SET status = 'inactive' WHERE id = '10000000-0000-0000-0000-000000000004';
+SELECT team_members_current, api_keys_current FROM billing_config;
+INSERT INTO team_members (workspace_id, user_id, role, status) VALUES ('$ACME', '10000000-0000-0000-0000-000000000007', 'viewer', 'pending');
+SELECT team_members_current, api_keys_current FROM billing_config;
+UPDATE team_members SET deleted_at = now() WHERE id = '10000000-0000-0000-0000-000000000003';
+SELECT team_members_current, api_keys_current FROM billing_config;
+UPDATE team_members SET status = 'active' WHERE id = '10000000-0000-0000-0000-000000000004';
+SELECT team_members_current, api_keys_current FROM billing_config;
+ROLLBACK;
+EOF
+expect_script "counters cannot be overwritten (also by the owner)" "$OWNER" "4|3" <<EOF
+BEGIN;
+UPDATE billing_config SET team_members_current = 99, api_keys_current = 42 WHERE workspace_id = '$ACME';
+SELECT team_members_current, api_keys_current FROM billing_config WHERE workspace_id = '$ACME';
+ROLLBACK;
+EOF
+expect_script "a billing row inserted later counts existing members and keys" "$OWNER" "1|0" <<EOF
+BEGIN;
+DELETE FROM billing_config WHERE workspace_id = '$GLOBEX';
+INSERT INTO billing_config (workspace_id, plan_type) VALUES ('$GLOBEX', 'free');
+SELECT team_members_current, api_keys_current FROM billing_config WHERE workspace_id = '$GLOBEX';
+ROLLBACK;
+EOF
+
+# Two transactions adding active members at the same time.
+run "race: users for two concurrent invitations" q "$OWNER" -c "
+    INSERT INTO users (id, email) VALUES
+      ('1fffffff-0000-0000-0000-00000000000a', 'race-a@example.com'),
+      ('1fffffff-0000-0000-0000-00000000000b', 'race-b@example.com')"
+q "$OWNER" >"$WORK/race-a.out" 2>&1 <<EOF &
+BEGIN;
+INSERT INTO team_members (workspace_id, user_id, role, status)
+VALUES ('$ACME', '1fffffff-0000-0000-0000-00000000000a', 'viewer', 'active');
+SELECT pg_sleep(1.5);
+COMMIT;
+EOF
+race_a=$!
+sleep 0.5
+q "$OWNER" >"$WORK/race-b.out" 2>&1 <<EOF
+BEGIN;
+INSERT INTO team_members (workspace_id, user_id, role, status)
+VALUES ('$ACME', '1fffffff-0000-0000-0000-00000000000b', 'viewer', 'active');
+COMMIT;
+EOF
+race_b=$?
+wait "$race_a"
+race_a=$?
+if [ "$race_a" -eq 0 ] && [ "$race_b" -eq 0 ]; then ok "race: both concurrent inserts commit"; else not_ok "race: both concurrent inserts commit" "$(cat "$WORK/race-a.out" "$WORK/race-b.out")"; fi
+expect "race: team_members_current counts both concurrent members (6)" "$OWNER" \
+    "SELECT team_members_current FROM billing_config WHERE workspace_id = '$ACME'" "6"
+run "race: clean up" q "$OWNER" -c "
+    DELETE FROM users WHERE id IN ('1fffffff-0000-0000-0000-00000000000a', '1fffffff-0000-0000-0000-00000000000b')"
+expect "counters back to 4 after the members' users are deleted (cascade)" "$OWNER" \
+    "SELECT team_members_current FROM billing_config WHERE workspace_id = '$ACME'" "4"
+
+expect_script "deleting a workspace cascades through members, keys, billing and integrations" "$OWNER" "0|0|0" <<EOF
+BEGIN;
+DELETE FROM workspaces WHERE id = '$GLOBEX';
+SELECT (SELECT count(*) FROM team_members WHERE workspace_id = '$GLOBEX'),
+       (SELECT count(*) FROM billing_config WHERE workspace_id = '$GLOBEX'),
+       (SELECT count(*) FROM integrations_config WHERE workspace_id = '$GLOBEX');
+ROLLBACK;
+EOF
+
+# ---------------------------------------------------------------------------
+# Down all (with data), up all again
+# ---------------------------------------------------------------------------
+down_ok=1
+for i in $(seq "$n" -1 1); do
+    if ! out=$(migrate down 2>&1); then
+        not_ok "down all with seeded data" "$out"
+        down_ok=0
+        break
+    fi
+done
+if [ "$down_ok" -eq 1 ]; then ok "down all with seeded data"; fi
+expect "after down all only schema_migrations is left (empty), no extension" "$SUDB" \
+    "SELECT (SELECT string_agg(c.relname, ',') FROM pg_class c
+              WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'S', 'm')),
+            (SELECT count(*) FROM schema_migrations),
+            (SELECT count(*) FROM pg_extension WHERE extname = 'uuid-ossp'),
+            (SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace)" "schema_migrations|0|0|0"
+out=$(migrate up 2>&1)
+if [ $? -eq 0 ] && [ "$(printf '%s\n' "$out" | grep -c '^applied ')" -eq "$n" ]; then
+    ok "up all again after down all"
+else
+    not_ok "up all again after down all" "$out"
+fi
+run "seed loads again" q "$OWNER" -f "$SQL/seed/dev.sql"
+expect "counters correct after reload" "$OWNER" \
+    "SELECT team_members_current, api_keys_current FROM billing_config WHERE workspace_id = '$ACME'" "4|3"
+
+finish

@@ -1,0 +1,18 @@
+#!/bin/sh
+# deps.sh: install the Debian packages the build, the tests and `make run` need.
+set -eu
+PKGS="build-essential pkg-config libfcgi-dev libpq-dev libssl-dev libcurl4-openssl-dev
+libcrypt-dev libcmocka-dev postgresql-15 postgresql-contrib nginx-light curl wrk tidy w3m
+clang python3"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing"
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,150 @@
+# lib.sh: shared shell functions: the local PostgreSQL cluster and the running stack.
+# Sourced by run.sh, db.sh, bench.sh and the tests. Honours VAR, PORT, PGPORT.
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+VAR=${VAR:-$ROOT/var}
+PORT=${PORT:-8080}
+PGPORT=${PGPORT:-5433}
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+RUNUSER_NAME=${SETTINGS_RUN_USER:-settings}
+PAGES="auth invite team billing integrations"
+BUILD=${BUILD:-$ROOT/build}
+
+# PostgreSQL (and, for symmetry, the app and nginx) refuse or should not run
+# as root: as root we run them as an unprivileged system user.
+as_user() {
+	if [ "$(id -u)" -eq 0 ]; then
+		runuser -u "$RUNUSER_NAME" -- "$@"
+	else
+		"$@"
+	fi
+}
+
+ensure_user() {
+	[ "$(id -u)" -eq 0 ] || return 0
+	id "$RUNUSER_NAME" >/dev/null 2>&1 ||
+		useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin "$RUNUSER_NAME"
+}
+
+prepare_var() {
+	ensure_user
+	mkdir -p "$VAR"
+	VAR=$(cd "$VAR" && pwd)
+	mkdir -p "$VAR/run" "$VAR/log" "$VAR/nginx"
+	if [ "$(id -u)" -eq 0 ]; then
+		chown -R "$RUNUSER_NAME" "$VAR"
+		# The unprivileged user must be able to reach VAR and the build.
+		d=$VAR
+		while [ "$d" != "/" ]; do chmod o+x "$d" 2>/dev/null || true; d=$(dirname "$d"); done
+		d=$ROOT
+		while [ "$d" != "/" ]; do chmod o+x "$d" 2>/dev/null || true; d=$(dirname "$d"); done
+	fi
+}
+
+PGDATA_DIR() { echo "$VAR/pg"; }
+SUPER_URL() { echo "host=$VAR/run port=$PGPORT dbname=${1:-settings} user=postgres"; }
+OWNER_URL() { echo "host=$VAR/run port=$PGPORT dbname=settings user=settings_owner"; }
+APP_URL() { echo "host=$VAR/run port=$PGPORT dbname=settings user=settings_app"; }
+
+psql_super() { as_user psql -X -q -v ON_ERROR_STOP=1 "$(SUPER_URL)" "$@"; }
+psql_postgres() { as_user psql -X -q -v ON_ERROR_STOP=1 "$(SUPER_URL postgres)" "$@"; }
+
+# Create the cluster once; start it; create roles, database; migrate; seed once.
+pg_start() {
+	prepare_var
+	if [ ! -f "$VAR/pg/PG_VERSION" ]; then
+		as_user "$PGBIN/initdb" -D "$VAR/pg" -U postgres -A trust -E UTF8 \
+			--locale=C.UTF-8 >"$VAR/log/initdb.log"
+		cat >>"$VAR/pg/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$VAR/run'
+max_connections = 200
+shared_buffers = 128MB
+fsync = ${PG_FSYNC:-on}
+log_min_messages = warning
+CONF
+		# Development only: local connections without a password (SPEC section 2).
+		cat >"$VAR/pg/pg_hba.conf" <<CONF
+local all all trust
+host all all 127.0.0.1/32 trust
+CONF
+	fi
+	if ! as_user "$PGBIN/pg_ctl" -D "$VAR/pg" status >/dev/null 2>&1; then
+		as_user "$PGBIN/pg_ctl" -D "$VAR/pg" -o "-p $PGPORT" -l "$VAR/log/postgresql.log" \
+			-w -t 60 start >/dev/null
+	fi
+	psql_postgres -f "$ROOT/sql/bootstrap.sql" >/dev/null
+	if ! psql_postgres -tAc "SELECT 1 FROM pg_database WHERE datname='settings'" | grep -q 1; then
+		as_user "$PGBIN/createdb" -h "$VAR/run" -p "$PGPORT" -U postgres -O settings_owner settings
+	fi
+	as_user env MIGRATE_URL="$(OWNER_URL)" sh "$ROOT/scripts/migrate.sh" up >/dev/null
+	if [ "$(psql_super -tAc "SELECT count(*) FROM workspaces")" = "0" ]; then
+		as_user psql -X -q -v ON_ERROR_STOP=1 "$(OWNER_URL)" -1 -f "$ROOT/sql/seed/dev.sql" >/dev/null
+		echo "loaded the development seed"
+	fi
+}
+
+pg_stop() {
+	if [ -f "$VAR/pg/postmaster.pid" ]; then
+		as_user "$PGBIN/pg_ctl" -D "$VAR/pg" -m fast -w stop >/dev/null 2>&1 || true
+	fi
+}
+
+# Development values when the operator has not set them.
+dev_secrets() {
+	: "${STRIPE_WEBHOOK_SECRET:=whsec_development_only_secret}"
+	if [ -z "${SETTINGS_CREDENTIALS_KEYS:-}" ]; then
+		if [ ! -f "$VAR/credentials.keys" ]; then
+			( umask 077; printf 'dev1:%s\n' "$(head -c 32 /dev/urandom | base64)" >"$VAR/credentials.keys" )
+			if [ "$(id -u)" -eq 0 ]; then chown "$RUNUSER_NAME" "$VAR/credentials.keys"; fi
+		fi
+		SETTINGS_CREDENTIALS_KEYS=$(cat "$VAR/credentials.keys")
+	fi
+	export STRIPE_WEBHOOK_SECRET SETTINGS_CREDENTIALS_KEYS
+}
+
+# Start every built executable on its own socket, then nginx.
+stack_start() {
+	dev_secrets
+	: "${DATABASE_URL:=$(APP_URL)}"
+	export DATABASE_URL
+	export SETTINGS_TEMPLATES="$ROOT/templates"
+	export SETTINGS_BASE_URL="${SETTINGS_BASE_URL:-http://127.0.0.1:$PORT}"
+	for p in $PAGES; do
+		[ -x "$BUILD/bin/$p" ] || continue
+		as_user env SETTINGS_SOCKET="$VAR/run/$p.sock" SETTINGS_SOCKET_MODE=0600 \
+			"$BUILD/bin/$p" >>"$VAR/log/$p.log" 2>&1 &
+		echo $! >"$VAR/run/$p.pid"
+	done
+	sed -e "s|@PORT@|$PORT|g" -e "s|@VAR@|$VAR|g" -e "s|@ROOT@|$ROOT|g" \
+		-e "s|@LOGIN_RATE@|${LOGIN_RATE:-5r/s}|g" \
+		"$ROOT/nginx/settings.conf.in" >"$VAR/nginx/settings.conf"
+	sed -e "s|@VAR@|$VAR|g" -e "s|@ROOT@|$ROOT|g" \
+		"$ROOT/nginx/nginx-dev.conf.in" >"$VAR/nginx/nginx.conf"
+	if [ "$(id -u)" -eq 0 ]; then chown -R "$RUNUSER_NAME" "$VAR/nginx"; fi
+	as_user nginx -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf" -e "$VAR/log/nginx-error.log" \
+		-g "pid $VAR/run/nginx.pid;"
+	i=0
+	until curl -fsS -o /dev/null "http://127.0.0.1:$PORT/healthz" 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -gt 100 ]; then
+			echo "the stack did not become healthy; see $VAR/log" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+stack_stop() {
+	if [ -f "$VAR/run/nginx.pid" ]; then
+		kill "$(cat "$VAR/run/nginx.pid")" 2>/dev/null || true
+		rm -f "$VAR/run/nginx.pid"
+	fi
+	for p in $PAGES; do
+		if [ -f "$VAR/run/$p.pid" ]; then
+			kill "$(cat "$VAR/run/$p.pid")" 2>/dev/null || true
+			rm -f "$VAR/run/$p.pid"
+		fi
+	done
+	wait 2>/dev/null || true
+}

@@ -1,0 +1,34 @@
+#!/bin/sh
+# run.sh: `make run`: the local cluster, the executables and nginx, in the foreground.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+cleanup() {
+	trap - INT TERM EXIT
+	echo
+	echo "stopping..."
+	stack_stop
+	pg_stop
+	exit 0
+}
+trap cleanup INT TERM EXIT
+
+pg_start
+stack_start
+cat <<MSG
+
+  Settings is running: http://127.0.0.1:$PORT/login
+
+  Seeded logins (password: demo-password):
+    demo@example.com      owner of Acme Corp (/w/acme/settings)
+    admin@example.com     admin
+    member@example.com    member
+    viewer@example.com    viewer
+    owner@globex.example  owner of Globex (/w/globex/settings)
+  Pending invitation link for pending@example.com:
+    http://127.0.0.1:$PORT/invite/accept?token=dev-invite-token-pending-example-com
+
+  Database: make psql (cluster in $VAR/pg, port $PGPORT). Logs: $VAR/log/
+  Press Ctrl-C to stop.
+MSG
+while :; do sleep 3600 & wait $! || true; done

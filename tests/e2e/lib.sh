@@ -1,0 +1,50 @@
+# lib.sh: helpers for end-to-end tests: curl through nginx, assertions, SQL.
+# A test sources this, calls `check` and friends, and prints ok / not ok lines.
+. "$ROOT/scripts/lib.sh"
+BASE="http://127.0.0.1:$PORT"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+n=0
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+notok() { n=$((n + 1)); echo "not ok $n - $1"; [ -n "${2:-}" ] && echo "#   $2"; return 0; }
+# check DESCRIPTION COMMAND...: ok when the command succeeds.
+check() { d=$1; shift; if "$@" >/dev/null 2>&1; then ok "$d"; else notok "$d" "$*"; fi; }
+# is DESCRIPTION GOT WANT
+is() { if [ "$2" = "$3" ]; then ok "$1"; else notok "$1" "got '$2', want '$3'"; fi; }
+
+# req JAR METHOD PATH [curl args...]: sets STATUS; body in $T/body, headers in $T/headers.
+req() {
+	jar=$1; m=$2; p=$3; shift 3
+	STATUS=$(curl -sS -o "$T/body" -D "$T/headers" -w '%{http_code}' -X "$m" \
+		-b "$T/$jar.jar" -c "$T/$jar.jar" "$@" "$BASE$p")
+}
+get() { req "$1" GET "$2"; }
+# post JAR PATH field=value...: form POST carrying this jar's CSRF token.
+post() {
+	jar=$1; p=$2; shift 2
+	tok=$(csrf "$jar")
+	post_raw "$jar" "$p" "csrf_token=$tok" "$@"
+}
+# post_raw JAR PATH field=value...: form POST exactly as given (no token added).
+post_raw() {
+	jar=$1; p=$2; shift 2
+	cnt=$#
+	for kv in "$@"; do set -- "$@" --data-urlencode "$kv"; done
+	shift "$cnt"
+	STATUS=$(curl -sS -o "$T/body" -D "$T/headers" -w '%{http_code}' -X POST \
+		-b "$T/$jar.jar" -c "$T/$jar.jar" "$@" "$BASE$p")
+}
+# csrf JAR: the token this browser's forms carry (session-bound once signed in).
+csrf() {
+	curl -sS -o "$T/csrfpage" -b "$T/$1.jar" -c "$T/$1.jar" "$BASE/login" >/dev/null
+	sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' "$T/csrfpage" | head -1
+}
+# login JAR EMAIL [PASSWORD]: sign in; STATUS is the POST's status.
+login() {
+	get "$1" /login
+	post "$1" /login "email=$2" "password=${3:-demo-password}"
+}
+header() { tr -d '\r' <"$T/headers" | sed -n "s/^$1: //Ip" | head -1; }
+body_has() { grep -qF -- "$1" "$T/body"; }
+sql() { psql_super -tAc "$1"; }
