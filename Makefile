@@ -58,6 +58,13 @@ $(B)/san/test_%: tests/unit/test_%.c $(SAN_OBJ) | $(B)/san
 $(B)/obj $(B)/bin $(B)/san $(B)/fuzz:
 	@mkdir -p $@
 
+# The integrations page also links its helpers (cgi/integ_*.c: outgoing
+# requests, secrets, key rotation); their unit tests link the one they test.
+INTEG_SRC = $(patsubst cgi/%.c,%,$(wildcard cgi/integ_*.c))
+$(B)/bin/integrations: $(INTEG_SRC:%=$(B)/obj/%.o)
+$(B)/san/test_integ_%: tests/unit/test_integ_%.c $(B)/san/integ_%.o $(SAN_OBJ) | $(B)/san
+	$(CC) $(CSTD) $(WARN) $(SAN_FLAGS) $(PKG_CFLAGS) -Icgi -o $@ $< $(B)/san/integ_$*.o $(SAN_OBJ) $(LIBS) -lcmocka
+
 # Unit tests (cmocka, sanitizer build, no server).
 unit: $(UNIT_BIN)
 	@sh tests/run-unit.sh $(UNIT_BIN)

@@ -480,7 +480,14 @@ static void dispatch(struct ctx *c)
 
 		if (rc == -2)
 			fatal_error = 1;
-		if (rc != 0 || db_command(c, "BEGIN") != 0) {
+		if (rc == 0 && db_command(c, "BEGIN") != 0 && PQstatus(db_conn()) != CONNECTION_OK) {
+			/* The server restarted since our last request: reconnect once. */
+			db_close();
+			rc = db_ensure();
+			if (rc == 0 && db_command(c, "BEGIN") != 0)
+				rc = -1;
+		}
+		if (rc != 0 || PQtransactionStatus(db_conn()) != PQTRANS_INTRANS) {
 			c->db_failed = 1;
 			return;
 		}

@@ -179,11 +179,12 @@ int http_parse(struct req *req, struct arena *a, char **envp,
 		/* Plain CGI without REQUEST_URI: SCRIPT_NAME + PATH_INFO. */
 		const char *pi = env_get(envp, "PATH_INFO");
 
-		uri = pi != NULL ? pi : "/";
+		uri = pi != NULL && *pi != '\0' ? pi : "/";
 		req->query = env_get(envp, "QUERY_STRING");
 		if (req->query == NULL)
 			req->query = "";
-		req->path = http_decode(a, uri, strlen(uri), 0);
+		/* PATH_INFO is already decoded (RFC 3875 4.1.5): check, do not decode again. */
+		req->path = utf8_valid(uri, strlen(uri)) ? uri : NULL;
 	} else {
 		const char *qm = strchr(uri, '?');
 		size_t plen = qm ? (size_t)(qm - uri) : strlen(uri);

@@ -14,7 +14,7 @@ struct block {
 	struct block *next;
 	size_t used;
 	size_t cap;
-	char data[];
+	_Alignas(max_align_t) char data[];  /* arena_alloc aligns offsets from here */
 };
 
 struct arena {
@@ -51,18 +51,23 @@ struct arena *arena_new(void)
 	return a;
 }
 
-/* Forget every allocation but keep the oldest block for reuse. */
+/* Forget every allocation; keep one standard-size block for reuse. */
 void arena_reset(struct arena *a)
 {
-	struct block *b = a->head, *next;
+	struct block *b, *next, *keep = NULL;
 
-	while (b->next != NULL) {
+	for (b = a->head; b != NULL; b = next) {
 		next = b->next;
-		free(b);
-		b = next;
+		if (keep == NULL && b->cap == ARENA_BLOCK)
+			keep = b;
+		else
+			free(b);
 	}
-	b->used = 0;
-	a->head = b;
+	if (keep == NULL)
+		keep = block_new(ARENA_BLOCK);
+	keep->next = NULL;
+	keep->used = 0;
+	a->head = keep;
 }
 
 /* Release the arena and everything allocated from it. */
@@ -331,7 +336,7 @@ int parse_long(const char *s, long min, long max, long *out)
 
 	if (s == NULL || *s == '\0' || (*s != '-' && (*s < '0' || *s > '9')))
 		return -1;
-	if (strlen(s) > 19)
+	if (strlen(s) > (*s == '-' ? 20u : 19u))   /* LONG_MIN has 20 characters */
 		return -1;
 	errno = 0;
 	v = strtol(s, &end, 10);

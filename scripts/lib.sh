@@ -1,7 +1,7 @@
 # lib.sh: shared shell functions: the local PostgreSQL cluster and the running stack.
 # Sourced by run.sh, db.sh, bench.sh and the tests. Honours VAR, PORT, PGPORT.
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=${ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 VAR=${VAR:-$ROOT/var}
 PORT=${PORT:-8080}
 PGPORT=${PGPORT:-5433}
@@ -14,10 +14,20 @@ BUILD=${BUILD:-$ROOT/build}
 # as root: as root we run them as an unprivileged system user.
 as_user() {
 	if [ "$(id -u)" -eq 0 ]; then
-		runuser -u "$RUNUSER_NAME" -- "$@"
+		# setpriv execs in place: the pid we record is the program's own.
+		setpriv --reuid="$RUNUSER_NAME" --regid="$RUNUSER_NAME" --init-groups "$@"
 	else
 		"$@"
 	fi
+}
+
+# spawn_bg PIDFILE LOG CMD...: start CMD in the background as the run user;
+# PIDFILE receives CMD's own pid (not a wrapper's), so kill reaches it.
+spawn_bg() {
+	pidfile=$1 log=$2
+	shift 2
+	as_user sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" >>"$log" 2>&1 &
+	i=0; while [ ! -s "$pidfile" ] && [ $i -lt 50 ]; do sleep 0.05; i=$((i + 1)); done
 }
 
 ensure_user() {
@@ -112,9 +122,8 @@ stack_start() {
 	export SETTINGS_BASE_URL="${SETTINGS_BASE_URL:-http://127.0.0.1:$PORT}"
 	for p in $PAGES; do
 		[ -x "$BUILD/bin/$p" ] || continue
-		as_user env SETTINGS_SOCKET="$VAR/run/$p.sock" SETTINGS_SOCKET_MODE=0600 \
-			"$BUILD/bin/$p" >>"$VAR/log/$p.log" 2>&1 &
-		echo $! >"$VAR/run/$p.pid"
+		spawn_bg "$VAR/run/$p.pid" "$VAR/log/$p.log" env SETTINGS_SOCKET="$VAR/run/$p.sock" \
+			SETTINGS_SOCKET_MODE=0600 "$BUILD/bin/$p"
 	done
 	sed -e "s|@PORT@|$PORT|g" -e "s|@VAR@|$VAR|g" -e "s|@ROOT@|$ROOT|g" \
 		-e "s|@LOGIN_RATE@|${LOGIN_RATE:-5r/s}|g" \

@@ -18,7 +18,7 @@ echo "== unit tests (sanitizer build)"
 out=$(sh tests/run-unit.sh build/san/test_* 2>&1); echo "$out" | grep -v '^\[' ; tally "$out"
 
 echo "== database tests (throwaway cluster)"
-out=$(sh scripts/dbtest.sh 2>&1); echo "$out" | grep -E '^(not ok|[0-9]+ passed)' ; tally "$out"
+out=$(bash scripts/dbtest.sh 2>&1); echo "$out" | grep -E '^(not ok|[0-9]+ passed)' ; tally "$out"
 
 echo "== CGI and end-to-end tests (throwaway cluster, executables, nginx)"
 out=$(sh tests/e2e/run.sh 2>&1); echo "$out"; tally "$out"

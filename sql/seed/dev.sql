@@ -1,8 +1,9 @@
 -- Development seed (SPEC section 3), loaded once into a freshly migrated,
--- empty database as the owner role, e.g.
---   psql -v ON_ERROR_STOP=1 -f sql/seed/dev.sql "$DATABASE_URL"
--- Plain INSERTs only: a row that cannot land stops the load, and the check
--- at the end refuses to commit anything that is not exactly as described.
+-- empty database as the owner role, in ONE transaction:
+--   psql -X -v ON_ERROR_STOP=1 -1 -f sql/seed/dev.sql "$OWNER_URL"
+-- (no BEGIN/COMMIT in this file, like the migrations). Plain INSERTs only: a
+-- row that cannot land stops the load, and the check at the end fails the
+-- transaction unless everything is exactly as described.
 --
 -- Every seeded password is "demo-password" (bcrypt, cost 11).
 -- The pending invitation's link token is the fixed development value
@@ -20,8 +21,6 @@
 --     exist (...0002); it is the admin user here;
 --   * team_members_current / api_keys_current are written as in the
 --     document but are recomputed by the 005_counters triggers anyway.
-
-BEGIN;
 
 -- ================================================================
 -- Workspaces
@@ -475,5 +474,3 @@ BEGIN
     END IF;
 END
 $$;
-
-COMMIT;

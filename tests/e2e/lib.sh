@@ -48,3 +48,5 @@ login() {
 header() { tr -d '\r' <"$T/headers" | sed -n "s/^$1: //Ip" | head -1; }
 body_has() { grep -qF -- "$1" "$T/body"; }
 sql() { psql_super -tAc "$1"; }
+# tidy_ok: the last body is HTML without errors (warnings allowed).
+tidy_ok() { tidy -q -e "$T/body" >/dev/null 2>&1; [ $? -lt 2 ]; }

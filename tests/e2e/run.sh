@@ -4,6 +4,7 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
+export ROOT
 export VAR=${E2E_VAR:-$(mktemp -d /tmp/settings-e2e.XXXXXX)}
 export PORT=${E2E_PORT:-18080}
 export PGPORT=${E2E_PGPORT:-15433}

@@ -1,0 +1,3 @@
+-- 007_team (down)
+
+DROP INDEX idx_team_members_workspace_status_joined;

@@ -1,0 +1,4 @@
+-- 009_integrations rollback.
+ALTER TABLE integrations_config DROP CONSTRAINT integrations_config_credentials_key_check;
+ALTER TABLE integrations_config DROP CONSTRAINT integrations_config_credentials_meta_check;
+ALTER TABLE integrations_config DROP COLUMN credentials_meta;

@@ -1,0 +1,25 @@
+#!/bin/sh
+# t012-cgi.sh: the same executable answers one request as a plain CGI program.
+. "$ROOT/tests/e2e/lib.sh"
+
+cgi() { # cgi METHOD URI [body] [cookie]: run auth as CGI, output in $T/cgi
+	printf '%s' "${3:-}" | as_user env -i PATH="$PATH" REQUEST_METHOD="$1" REQUEST_URI="$2" \
+		GATEWAY_INTERFACE=CGI/1.1 REMOTE_ADDR=127.0.0.9 HTTP_HOST=example.test \
+		CONTENT_TYPE=application/x-www-form-urlencoded CONTENT_LENGTH="${#3}" \
+		HTTP_COOKIE="${4:-}" DATABASE_URL="$(APP_URL)" SETTINGS_TEMPLATES="$ROOT/templates" \
+		BCRYPT_COST=4 "$BUILD/bin/auth" >"$T/cgi" 2>"$T/cgi.err"
+}
+cgi GET /healthz
+check "CGI: healthz answers with a Status line" grep -q '^Status: 200 OK' "$T/cgi"
+check "CGI: the body is ok" grep -q '^ok' "$T/cgi"
+cgi GET /login
+check "CGI: the sign-in page renders" grep -q '<h1>Sign in</h1>' "$T/cgi"
+check "CGI: security headers are sent" grep -qi '^Content-Security-Policy:' "$T/cgi"
+csrf=$(sed -n 's/^Set-Cookie: csrf=\([^;]*\);.*/\1/p' "$T/cgi" | tr -d '\r')
+check "CGI: a pre-session CSRF cookie is set" test -n "$csrf"
+cgi POST /login "csrf_token=$csrf&email=demo%40example.com&password=demo-password" "csrf=$csrf"
+check "CGI: signing in works (303 to the team page)" grep -q '^Status: 303' "$T/cgi"
+check "CGI: a session cookie is issued" grep -q '^Set-Cookie: session=' "$T/cgi"
+cgi POST /login "email=demo%40example.com&password=demo-password" "csrf=$csrf"
+check "CGI: a POST without its CSRF token is refused" grep -q '^Status: 403' "$T/cgi"
+check "CGI: one log line per request with a request id" grep -qE '^\[[0-9a-f]{12}\] POST /login 403 [0-9]+ms$' "$T/cgi.err"

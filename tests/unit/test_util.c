@@ -1,0 +1,478 @@
+/* test_util.c: unit tests for util.c (escaping, UTF-8, integers, JSON, the arena) */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Tests that need an arena get a fresh one in *state; teardown frees it even on failure. */
+static int arena_setup(void **state)
+{
+	*state = arena_new();
+	return 0;
+}
+
+static int arena_teardown(void **state)
+{
+	arena_free(*state);
+	return 0;
+}
+
+struct scase {
+	const char *in;
+	const char *want;
+};
+
+static void buf_html_escapes_the_five_significant_characters(void **state)
+{
+	static const struct scase cases[] = {
+		{ "", "" },
+		{ "plain text", "plain text" },
+		{ "<", "&lt;" },
+		{ ">", "&gt;" },
+		{ "&", "&amp;" },
+		{ "\"", "&quot;" },
+		{ "'", "&#39;" },
+		{ "<script>alert('x')</script>", "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" },
+		{ "a=\"b\" & c='d'", "a=&quot;b&quot; &amp; c=&#39;d&#39;" },
+		{ "&amp;", "&amp;amp;" },
+		{ "x<y>z", "x&lt;y&gt;z" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		struct buf b;
+
+		buf_init(&b);
+		buf_html(&b, cases[i].in);
+		assert_non_null(b.data);
+		assert_string_equal(b.data, cases[i].want);
+		assert_int_equal(b.len, strlen(cases[i].want));
+		buf_free(&b);
+	}
+}
+
+static void buf_html_leaves_utf8_untouched(void **state)
+{
+	static const char *const cases[] = {
+		"caf\xc3\xa9",                          /* café */
+		"\xe2\x82\xac 10",                      /* € 10 */
+		"\xf0\x9f\x98\x80",                     /* emoji */
+		"\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", /* 日本語 */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		struct buf b;
+
+		buf_init(&b);
+		buf_html(&b, cases[i]);
+		assert_string_equal(b.data, cases[i]);
+		buf_free(&b);
+	}
+}
+
+static void buf_html_appends_after_existing_content_and_ignores_null(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf_init(&b);
+	buf_puts(&b, "<b>");
+	buf_html(&b, NULL);
+	buf_html(&b, "<i>");
+	assert_string_equal(b.data, "<b>&lt;i&gt;");
+	buf_free(&b);
+}
+
+static void buf_url_encodes_all_but_unreserved_characters(void **state)
+{
+	static const struct scase cases[] = {
+		{ "", "" },
+		{ "AZaz09-._~", "AZaz09-._~" },
+		{ "a b", "a%20b" },
+		{ "a+b", "a%2Bb" },
+		{ "a/b?c=d&e#f", "a%2Fb%3Fc%3Dd%26e%23f" },
+		{ "100%", "100%25" },
+		{ "<\"'>", "%3C%22%27%3E" },
+		{ "caf\xc3\xa9", "caf%C3%A9" },
+		{ "\x01\x7f", "%01%7F" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		struct buf b;
+
+		buf_init(&b);
+		buf_puts(&b, "");
+		buf_url(&b, cases[i].in);
+		assert_string_equal(b.data, cases[i].want);
+		buf_free(&b);
+	}
+}
+
+static void buf_printf_and_append_grow_and_stay_terminated(void **state)
+{
+	struct buf b;
+	char big[1000];
+
+	(void)state;
+	memset(big, 'x', sizeof(big));
+	buf_init(&b);
+	buf_printf(&b, "%d-%s", 42, "a");
+	assert_string_equal(b.data, "42-a");
+	buf_append(&b, big, sizeof(big));
+	assert_int_equal(b.len, 4 + sizeof(big));
+	assert_int_equal(b.data[b.len], '\0');
+	buf_putc(&b, '!');
+	assert_int_equal(b.data[b.len - 1], '!');
+	buf_reset(&b);
+	assert_int_equal(b.len, 0);
+	assert_string_equal(b.data, "");
+	buf_free(&b);
+	assert_null(b.data);
+}
+
+struct ucase {
+	const char *s;
+	size_t len;
+	int want;
+};
+
+#define U(lit, want) { lit, sizeof(lit) - 1, want }
+
+static void utf8_valid_accepts_well_formed_and_rejects_malformed(void **state)
+{
+	static const struct ucase cases[] = {
+		U("", 1),
+		U("plain ASCII ~\x7f", 1),
+		U("\xc2\x80", 1),                 /* U+0080, smallest 2-byte */
+		U("\xc3\xa9", 1),                 /* é */
+		U("\xdf\xbf", 1),                 /* U+07FF, largest 2-byte */
+		U("\xe0\xa0\x80", 1),             /* U+0800, smallest 3-byte */
+		U("\xe2\x82\xac", 1),             /* € */
+		U("\xed\x9f\xbf", 1),             /* U+D7FF, just below surrogates */
+		U("\xee\x80\x80", 1),             /* U+E000, just above surrogates */
+		U("\xef\xbf\xbf", 1),             /* U+FFFF */
+		U("\xf0\x90\x80\x80", 1),         /* U+10000, smallest 4-byte */
+		U("\xf0\x9f\x98\x80", 1),         /* emoji */
+		U("\xf4\x8f\xbf\xbf", 1),         /* U+10FFFF, the last code point */
+		U("a\xc3\xa9z\xe2\x82\xac", 1),   /* mixed */
+		/* overlong forms */
+		U("\xc0\xaf", 0),                 /* '/' in 2 bytes */
+		U("\xc1\xbf", 0),
+		U("\xc0\x80", 0),                 /* NUL in 2 bytes */
+		U("\xe0\x80\xaf", 0),             /* '/' in 3 bytes */
+		U("\xe0\x9f\xbf", 0),             /* U+07FF in 3 bytes */
+		U("\xf0\x80\x80\xaf", 0),         /* '/' in 4 bytes */
+		U("\xf0\x8f\xbf\xbf", 0),         /* U+FFFF in 4 bytes */
+		/* surrogates */
+		U("\xed\xa0\x80", 0),             /* U+D800 */
+		U("\xed\xbf\xbf", 0),             /* U+DFFF */
+		U("\xed\xa0\xbd\xed\xb8\x80", 0), /* CESU-8 pair */
+		/* beyond U+10FFFF and impossible bytes */
+		U("\xf4\x90\x80\x80", 0),         /* U+110000 */
+		U("\xf5\x80\x80\x80", 0),
+		U("\xf8\x88\x80\x80\x80", 0),     /* old 5-byte form */
+		U("\xfe", 0),
+		U("\xff", 0),
+		/* lone and misplaced continuation bytes */
+		U("\x80", 0),
+		U("a\xbfz", 0),
+		U("\xc3\xa9\xa9", 0),
+		/* truncated sequences */
+		U("\xc3", 0),
+		U("\xe2\x82", 0),
+		U("\xf0\x9f\x98", 0),
+		U("\xe2\x82z", 0),                /* bad continuation */
+		U("\xf0\x9f\x98z", 0),
+		/* NUL is never valid input */
+		U("\0", 0),
+		U("a\0b", 0),
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		if (utf8_valid(cases[i].s, cases[i].len) != cases[i].want)
+			fail_msg("case %zu: utf8_valid gave %d, want %d", i,
+			         !cases[i].want, cases[i].want);
+	}
+}
+
+static void utf8_valid_checks_exactly_len_bytes(void **state)
+{
+	(void)state;
+	/* A sequence cut by len is truncated even if the next byte completes it. */
+	assert_false(utf8_valid("\xc3\xa9", 1));
+	assert_true(utf8_valid("ab\xff", 2));
+	assert_true(utf8_valid("x", 0));
+}
+
+struct lcase {
+	const char *s;
+	long min, max;
+	int rc;
+	long want;
+};
+
+static void parse_long_accepts_only_plain_decimals_in_range(void **state)
+{
+	static const struct lcase cases[] = {
+		{ "0", 0, 10, 0, 0 },
+		{ "7", 0, 10, 0, 7 },
+		{ "10", 0, 10, 0, 10 },
+		{ "-5", -10, 10, 0, -5 },
+		{ "-0", -1, 1, 0, 0 },
+		{ "007", 0, 10, 0, 7 },
+		{ "9223372036854775807", 0, LONG_MAX, 0, LONG_MAX },
+		{ "-9223372036854775808", LONG_MIN, 0, 0, LONG_MIN },
+		/* out of range */
+		{ "11", 0, 10, -1, 0 },
+		{ "-1", 0, 10, -1, 0 },
+		{ "-11", -10, 10, -1, 0 },
+		/* overflow */
+		{ "9223372036854775808", 0, LONG_MAX, -1, 0 },
+		{ "-9223372036854775809", LONG_MIN, 0, -1, 0 },
+		{ "99999999999999999999999", 0, LONG_MAX, -1, 0 },
+		/* junk */
+		{ "", 0, 10, -1, 0 },
+		{ "-", -10, 10, -1, 0 },
+		{ "+5", 0, 10, -1, 0 },
+		{ " 5", 0, 10, -1, 0 },
+		{ "5 ", 0, 10, -1, 0 },
+		{ "\t5", 0, 10, -1, 0 },
+		{ "5x", 0, 10, -1, 0 },
+		{ "x5", 0, 10, -1, 0 },
+		{ "0x5", 0, 10, -1, 0 },
+		{ "1e3", 0, 10000, -1, 0 },
+		{ "1.5", 0, 10, -1, 0 },
+		{ "--5", -10, 10, -1, 0 },
+		{ "-+5", -10, 10, -1, 0 },
+		{ "- 5", -10, 10, -1, 0 },
+		{ "5\n", 0, 10, -1, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		long out = 12345;
+		int rc = parse_long(cases[i].s, cases[i].min, cases[i].max, &out);
+
+		if (rc != cases[i].rc)
+			fail_msg("case %zu \"%s\": rc %d, want %d", i, cases[i].s, rc, cases[i].rc);
+		if (rc == 0 && out != cases[i].want)
+			fail_msg("case %zu \"%s\": got %ld, want %ld", i, cases[i].s, out, cases[i].want);
+		if (rc != 0 && out != 12345)
+			fail_msg("case %zu \"%s\": output written on failure", i, cases[i].s);
+	}
+}
+
+static void parse_long_rejects_null(void **state)
+{
+	long out = 3;
+
+	(void)state;
+	assert_int_equal(parse_long(NULL, 0, 10, &out), -1);
+	assert_int_equal(out, 3);
+}
+
+static void json_object_escapes_strings_and_writes_null(void **state)
+{
+	struct arena *a = *state;
+
+	assert_string_equal(json_object(a, NULL), "{}");
+	assert_string_equal(json_object(a, "old_role", "member", "new_role", "admin", NULL),
+	                    "{\"old_role\":\"member\",\"new_role\":\"admin\"}");
+	assert_string_equal(json_object(a, "k", NULL, NULL), "{\"k\":null}");
+	assert_string_equal(json_object(a, "q", "say \"hi\"", NULL), "{\"q\":\"say \\\"hi\\\"\"}");
+	assert_string_equal(json_object(a, "p", "C:\\dir", NULL), "{\"p\":\"C:\\\\dir\"}");
+	assert_string_equal(json_object(a, "c", "a\nb\tc\rd\x01\x1f", NULL),
+	                    "{\"c\":\"a\\u000ab\\u0009c\\u000dd\\u0001\\u001f\"}");
+	assert_string_equal(json_object(a, "k\"", "v", NULL), "{\"k\\\"\":\"v\"}");
+	assert_string_equal(json_object(a, "u", "caf\xc3\xa9 </script>", NULL),
+	                    "{\"u\":\"caf\xc3\xa9 </script>\"}");
+	assert_string_equal(json_object(a, "a", "", "b", NULL, "c", "3", NULL),
+	                    "{\"a\":\"\",\"b\":null,\"c\":\"3\"}");
+}
+
+static void buf_json_quotes_and_escapes(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf_init(&b);
+	buf_json(&b, "");
+	buf_json(&b, "\"\\\b");
+	assert_string_equal(b.data, "\"\"\"\\\"\\\\\\u0008\"");
+	buf_free(&b);
+}
+
+static int aligned(const void *p)
+{
+	return (uintptr_t)p % _Alignof(max_align_t) == 0;
+}
+
+static int all_zero(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != 0)
+			return 0;
+	return 1;
+}
+
+static void arena_alloc_returns_aligned_pointers_for_every_size(void **state)
+{
+	static const size_t sizes[] = {0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 100,
+	                               1000, 8191, 8192, 8193, 16383, 16384, 16385, 100000};
+	struct arena *a = *state;
+
+	for (int round = 0; round < 3; round++) {
+		for (size_t i = 0; i < N(sizes); i++) {
+			void *p = arena_alloc(a, sizes[i]);
+			void *q = arena_alloc(a, 1);
+
+			assert_non_null(p);
+			if (!aligned(p) || !aligned(q))
+				fail_msg("round %d size %zu: %p / %p not aligned to %zu", round,
+				         sizes[i], p, q, (size_t)_Alignof(max_align_t));
+		}
+		arena_reset(a);
+	}
+}
+
+static void arena_alloc_many_small_blocks_are_zeroed_and_distinct(void **state)
+{
+	enum { COUNT = 5000 };
+	static unsigned char *p[COUNT];
+	struct arena *a = *state;
+	for (int round = 0; round < 2; round++) {
+		for (size_t i = 0; i < COUNT; i++) {
+			size_t n = 1 + i % 97;
+
+			p[i] = arena_alloc(a, n);
+			assert_true(all_zero(p[i], n));
+			memset(p[i], (int)(i % 251) + 1, n);
+		}
+		/* Nothing overlapped: every allocation still holds its own pattern. */
+		for (size_t i = 0; i < COUNT; i++) {
+			size_t n = 1 + i % 97;
+
+			for (size_t k = 0; k < n; k++)
+				if (p[i][k] != (unsigned char)(i % 251 + 1))
+					fail_msg("round %d: allocation %zu byte %zu overwritten", round, i, k);
+		}
+		arena_reset(a);
+	}
+}
+
+static void arena_large_allocations_coexist_with_small_ones(void **state)
+{
+	static const size_t sizes[] = {9000, 16384, 20000, 65537, 300000};
+	struct arena *a = *state;
+	char *small1, *small2, *big[N(sizes)];
+
+	small1 = arena_strdup(a, "before");
+	for (size_t i = 0; i < N(sizes); i++) {
+		big[i] = arena_alloc(a, sizes[i]);
+		assert_true(all_zero((unsigned char *)big[i], sizes[i]));
+		memset(big[i], 'A' + (int)i, sizes[i]);
+	}
+	small2 = arena_strdup(a, "after");
+	for (size_t i = 0; i < N(sizes); i++) {
+		assert_int_equal(big[i][0], 'A' + (int)i);
+		assert_int_equal(big[i][sizes[i] - 1], 'A' + (int)i);
+	}
+	assert_string_equal(small1, "before");
+	assert_string_equal(small2, "after");
+}
+
+static void arena_reset_hands_out_zeroed_memory_again(void **state)
+{
+	struct arena *a = *state;
+
+	for (int round = 0; round < 20; round++) {
+		unsigned char *p = arena_alloc(a, 4000);
+		unsigned char *big = arena_alloc(a, 50000);
+
+		assert_true(all_zero(p, 4000));
+		assert_true(all_zero(big, 50000));
+		memset(p, 0xAB, 4000);
+		memset(big, 0xCD, 50000);
+		for (int k = 0; k < 10; k++)
+			memset(arena_alloc(a, 3000), 0xEF, 3000);
+		arena_reset(a);
+	}
+}
+
+static void arena_reset_after_only_a_large_allocation_still_works(void **state)
+{
+	struct arena *a = *state;
+
+	/* Fill the first block so the next small allocation opens a new head. */
+	arena_alloc(a, 8000);
+	arena_alloc(a, 8000);
+	arena_alloc(a, 8000);
+	arena_alloc(a, 40000);
+	arena_reset(a);
+	assert_string_equal(arena_strdup(a, "ok"), "ok");
+	arena_reset(a);
+	arena_reset(a);
+	assert_true(all_zero(arena_alloc(a, 16000), 16000));
+	arena_free(NULL);      /* harmless */
+}
+
+static void arena_string_helpers_copy_and_terminate(void **state)
+{
+	struct arena *a = *state;
+	char *s;
+
+	assert_null(arena_strdup(a, NULL));
+	assert_string_equal(arena_strdup(a, ""), "");
+	assert_string_equal(arena_strdup(a, "hello"), "hello");
+	s = arena_strndup(a, "hello world", 5);
+	assert_string_equal(s, "hello");
+	assert_string_equal(arena_printf(a, "%s=%d", "n", -7), "n=-7");
+	s = arena_printf(a, "%0*d", 20000, 1);
+	assert_int_equal(strlen(s), 20000);
+	assert_int_equal(s[19999], '1');
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(buf_html_escapes_the_five_significant_characters),
+		cmocka_unit_test(buf_html_leaves_utf8_untouched),
+		cmocka_unit_test(buf_html_appends_after_existing_content_and_ignores_null),
+		cmocka_unit_test(buf_url_encodes_all_but_unreserved_characters),
+		cmocka_unit_test(buf_printf_and_append_grow_and_stay_terminated),
+		cmocka_unit_test(utf8_valid_accepts_well_formed_and_rejects_malformed),
+		cmocka_unit_test(utf8_valid_checks_exactly_len_bytes),
+		cmocka_unit_test(parse_long_accepts_only_plain_decimals_in_range),
+		cmocka_unit_test(parse_long_rejects_null),
+		cmocka_unit_test_setup_teardown(json_object_escapes_strings_and_writes_null,
+		                                arena_setup, arena_teardown),
+		cmocka_unit_test(buf_json_quotes_and_escapes),
+		cmocka_unit_test_setup_teardown(arena_alloc_returns_aligned_pointers_for_every_size,
+		                                arena_setup, arena_teardown),
+		cmocka_unit_test_setup_teardown(arena_alloc_many_small_blocks_are_zeroed_and_distinct,
+		                                arena_setup, arena_teardown),
+		cmocka_unit_test_setup_teardown(arena_large_allocations_coexist_with_small_ones,
+		                                arena_setup, arena_teardown),
+		cmocka_unit_test_setup_teardown(arena_reset_hands_out_zeroed_memory_again,
+		                                arena_setup, arena_teardown),
+		cmocka_unit_test_setup_teardown(arena_reset_after_only_a_large_allocation_still_works,
+		                                arena_setup, arena_teardown),
+		cmocka_unit_test_setup_teardown(arena_string_helpers_copy_and_terminate,
+		                                arena_setup, arena_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
