@@ -514,7 +514,11 @@ static void dispatch(struct ctx *c)
 	if (!is_get && !(route->flags & ROUTE_NO_CSRF)) {
 		const char *sent = http_param(c->req, "csrf_token");
 
-		if (!origin_ok(c) || sent == NULL || c->csrf == NULL || !crypto_equal(sent, c->csrf)) {
+		int origin = origin_ok(c);
+
+		if (!origin || sent == NULL || c->csrf == NULL || !crypto_equal(sent, c->csrf)) {
+			app_log(c, "refused POST: %s", !origin ? "foreign Origin" :
+			        sent == NULL ? "no CSRF token" : "CSRF token mismatch");
 			page_error(c, 403, "This form has expired or did not come from this site. "
 			           "Go back, reload the page and try again.");
 			return;

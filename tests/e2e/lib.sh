@@ -1,5 +1,6 @@
 # lib.sh: helpers for end-to-end tests: curl through nginx, assertions, SQL.
 # A test sources this, calls `check` and friends, and prints ok / not ok lines.
+# Helpers keep their own variables under names starting with "_".
 . "$ROOT/scripts/lib.sh"
 BASE="http://127.0.0.1:$PORT"
 T=$(mktemp -d)
@@ -9,31 +10,31 @@ n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 notok() { n=$((n + 1)); echo "not ok $n - $1"; [ -n "${2:-}" ] && echo "#   $2"; return 0; }
 # check DESCRIPTION COMMAND...: ok when the command succeeds.
-check() { d=$1; shift; if "$@" >/dev/null 2>&1; then ok "$d"; else notok "$d" "$*"; fi; }
+check() { _d=$1; shift; if "$@" >/dev/null 2>&1; then ok "$_d"; else notok "$_d" "$*"; fi; }
 # is DESCRIPTION GOT WANT
 is() { if [ "$2" = "$3" ]; then ok "$1"; else notok "$1" "got '$2', want '$3'"; fi; }
 
 # req JAR METHOD PATH [curl args...]: sets STATUS; body in $T/body, headers in $T/headers.
 req() {
-	jar=$1; m=$2; p=$3; shift 3
-	STATUS=$(curl -sS -o "$T/body" -D "$T/headers" -w '%{http_code}' -X "$m" \
-		-b "$T/$jar.jar" -c "$T/$jar.jar" "$@" "$BASE$p")
+	_jar=$1; _m=$2; _p=$3; shift 3
+	STATUS=$(curl -sS -o "$T/body" -D "$T/headers" -w '%{http_code}' -X "$_m" \
+		-b "$T/$_jar.jar" -c "$T/$_jar.jar" "$@" "$BASE$_p")
 }
 get() { req "$1" GET "$2"; }
 # post JAR PATH field=value...: form POST carrying this jar's CSRF token.
 post() {
-	jar=$1; p=$2; shift 2
-	tok=$(csrf "$jar")
-	post_raw "$jar" "$p" "csrf_token=$tok" "$@"
+	_jar=$1; _p=$2; shift 2
+	_tok=$(csrf "$_jar")
+	post_raw "$_jar" "$_p" "csrf_token=$_tok" "$@"
 }
 # post_raw JAR PATH field=value...: form POST exactly as given (no token added).
 post_raw() {
-	jar=$1; p=$2; shift 2
-	cnt=$#
-	for kv in "$@"; do set -- "$@" --data-urlencode "$kv"; done
-	shift "$cnt"
+	_jar=$1; _p=$2; shift 2
+	_cnt=$#
+	for _kv in "$@"; do set -- "$@" --data-urlencode "$_kv"; done
+	shift "$_cnt"
 	STATUS=$(curl -sS -o "$T/body" -D "$T/headers" -w '%{http_code}' -X POST \
-		-b "$T/$jar.jar" -c "$T/$jar.jar" "$@" "$BASE$p")
+		-b "$T/$_jar.jar" -c "$T/$_jar.jar" "$@" "$BASE$_p")
 }
 # csrf JAR: the token this browser's forms carry (session-bound once signed in).
 csrf() {
