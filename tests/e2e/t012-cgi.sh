@@ -23,3 +23,20 @@ check "CGI: a session cookie is issued" grep -q '^Set-Cookie: session=' "$T/cgi"
 cgi POST /login "email=demo%40example.com&password=demo-password" "csrf=$csrf"
 check "CGI: a POST without its CSRF token is refused" grep -q '^Status: 403' "$T/cgi"
 check "CGI: one log line per request with a request id" grep -qE '^\[[0-9a-f]{12}\] POST /login 403 [0-9]+ms$' "$T/cgi.err"
+
+# Start-up refuses a broken template, naming file and line.
+mkdir -p "$T/tpl" && cp "$ROOT"/templates/*.tmpl "$T/tpl/" && chmod -R a+rX "$T"
+printf '<TMPL_INCLUDE name="layout_head.tmpl">\n<TMPL_IF name="x">\nunclosed\n' >"$T/tpl/login.tmpl"
+as_user env -i PATH="$PATH" REQUEST_METHOD=GET REQUEST_URI=/login DATABASE_URL="$(APP_URL)" \
+	SETTINGS_TEMPLATES="$T/tpl" "$BUILD/bin/auth" >"$T/cgi" 2>"$T/cgi.err"
+rc=$?
+check "a malformed template stops start-up" test "$rc" -ne 0
+check "... with file:line: message" grep -q 'login.tmpl:2: ' "$T/cgi.err"
+check "... before answering anything" test ! -s "$T/cgi"
+
+# Start-up refuses a database role that could bypass row-level security.
+as_user env -i PATH="$PATH" REQUEST_METHOD=GET REQUEST_URI=/healthz \
+	DATABASE_URL="$(OWNER_URL)" SETTINGS_TEMPLATES="$ROOT/templates" BCRYPT_COST=4 \
+	"$BUILD/bin/auth" >"$T/cgi" 2>"$T/cgi.err"
+check "connecting as the table owner is refused" grep -q 'refusing to run' "$T/cgi.err"
+check "... and no page is served with it" sh -c "! grep -q '^Status: 200' '$T/cgi'"
