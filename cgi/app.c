@@ -156,6 +156,33 @@ static int route_match(struct req *req, const char *pattern)
 	return *p == '\0' && *s == '\0';
 }
 
+/* Workspace switcher rows from "slug\tname\trole" lines (from the session lookup). */
+static void fill_switcher(struct ctx *c, const char *lines)
+{
+	int n = 0;
+	char *line, *save = NULL;
+
+	if (lines == NULL)
+		return;
+	for (line = strtok_r(arena_strdup(c->arena, lines), "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *name = strchr(line, '\t'), *role;
+		struct tvars *row;
+
+		if (name == NULL || (role = strchr(name + 1, '\t')) == NULL)
+			continue;
+		*name++ = '\0';
+		*role++ = '\0';
+		row = tvars_loop_add(c->vars, "workspaces");
+		tvars_set(row, "slug", line);
+		tvars_set(row, "name", name);
+		tvars_set(row, "role", role);
+		tvars_set_bool(row, "current", c->ws != NULL && strcmp(c->ws->slug, line) == 0);
+		n++;
+	}
+	tvars_set_bool(c->vars, "several_workspaces", n > 1);
+}
+
 /*
  * Resolve the session cookie (and, with slug, the membership) in one call.
  * The database function also sets app.current_workspace_id for this
@@ -168,15 +195,22 @@ static int session_load(struct ctx *c, const char *slug)
 	char hash[65], idle[24];
 	const char *params[3];
 	PGresult *r;
+	int broken;
 
 	if (token == NULL || strlen(token) != 43)
-		return 0;
+		token = "";
 	crypto_sha256_hex(token, strlen(token), hash);
 	snprintf(idle, sizeof(idle), "%ld", app_config.session_idle_seconds);
-	params[0] = hash;
+	params[0] = *token ? hash : NULL;
 	params[1] = slug;
 	params[2] = idle;
-	r = db_exec(c, "session_context", 3, params, NULL);
+	r = db_begin_exec(c, "session_context", 3, params, &broken);
+	if (r == NULL && broken) {
+		/* The server restarted since our last request: reconnect once. */
+		db_close();
+		if (db_ensure() == 0)
+			r = db_begin_exec(c, "session_context", 3, params, &broken);
+	}
 	if (r == NULL)
 		return -1;
 	if (PQntuples(r) == 1) {
@@ -198,6 +232,7 @@ static int session_load(struct ctx *c, const char *slug)
 			w->role = role_parse(db_value(c, r, 0, 9));
 			c->ws = w->role != ROLE_NONE ? w : NULL;
 		}
+		fill_switcher(c, db_value(c, r, 0, 10));
 	}
 	PQclear(r);
 	return 0;
@@ -289,32 +324,6 @@ static void fill_layout(struct ctx *c)
 	}
 }
 
-/* Workspace switcher rows: only for pages actually rendered for a signed-in person. */
-static void fill_switcher(struct ctx *c)
-{
-	const char *params[1];
-	PGresult *r;
-
-	if (c->session == NULL || tvars_get(c->vars, "workspaces_done") != NULL)
-		return;
-	params[0] = c->session->user_id;
-	r = db_exec(c, "user_workspaces", 1, params, NULL);
-	if (r == NULL)
-		return;
-	for (int i = 0; i < PQntuples(r); i++) {
-		struct tvars *row = tvars_loop_add(c->vars, "workspaces");
-
-		tvars_set(row, "slug", PQgetvalue(r, i, 0));
-		tvars_set(row, "name", PQgetvalue(r, i, 1));
-		tvars_set(row, "role", PQgetvalue(r, i, 2));
-		tvars_set_bool(row, "current",
-		               c->ws != NULL && strcmp(c->ws->slug, PQgetvalue(r, i, 0)) == 0);
-	}
-	tvars_set_bool(c->vars, "several_workspaces", PQntuples(r) > 1);
-	tvars_set(c->vars, "workspaces_done", "1");
-	PQclear(r);
-}
-
 void page_render(struct ctx *c, int status, const char *name)
 {
 	const struct tmpl *t = app_template(name);
@@ -326,8 +335,6 @@ void page_render(struct ctx *c, int status, const char *name)
 		tvars_set(c->vars, "title", "Something went wrong");
 		tvars_set(c->vars, "message", "This page could not be shown.");
 	}
-	if (!c->db_failed)
-		fill_switcher(c);
 	tvars_set_int(c->vars, "status", status);
 	buf_reset(&c->resp->body);
 	c->resp->status = status;
@@ -480,19 +487,13 @@ static void dispatch(struct ctx *c)
 
 		if (rc == -2)
 			fatal_error = 1;
-		if (rc == 0 && db_command(c, "BEGIN") != 0 && PQstatus(db_conn()) != CONNECTION_OK) {
-			/* The server restarted since our last request: reconnect once. */
-			db_close();
-			rc = db_ensure();
-			if (rc == 0 && db_command(c, "BEGIN") != 0)
-				rc = -1;
-		}
-		if (rc != 0 || PQtransactionStatus(db_conn()) != PQTRANS_INTRANS) {
+		/* One round trip: BEGIN, the session, the membership, the switcher. */
+		if (rc != 0 ||
+		    session_load(c, (route->flags & ROUTE_WORKSPACE) ? c->req->capture[0] : NULL) != 0 ||
+		    PQtransactionStatus(db_conn()) != PQTRANS_INTRANS) {
 			c->db_failed = 1;
 			return;
 		}
-		if (session_load(c, (route->flags & ROUTE_WORKSPACE) ? c->req->capture[0] : NULL) != 0)
-			return;
 	}
 	if (route->flags & (ROUTE_SESSION | ROUTE_WORKSPACE)) {
 		if (c->session == NULL) {

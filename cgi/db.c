@@ -19,13 +19,12 @@ static const struct stmt common_stmts[] = {
 	{ "health", "SELECT 1" },
 	{ "session_context",
 	  "SELECT session_id, user_id, user_email, user_name, csrf_token, "
-	  "workspace_id, workspace_name, workspace_slug, member_id, member_role "
+	  "workspace_id, workspace_name, workspace_slug, member_id, member_role, workspaces "
 	  "FROM auth_session_context($1, $2, $3::int)" },
 	{ "session_create",
 	  "INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at, user_agent, ip) "
 	  "VALUES ($1, $2::uuid, $3, now() + $4::int * interval '1 second', $5, $6::inet)" },
 	{ "session_delete", "DELETE FROM sessions WHERE id = $1::uuid" },
-	{ "user_workspaces", "SELECT slug, name, role FROM auth_user_workspaces($1::uuid)" },
 	{ "audit_insert",
 	  "INSERT INTO audit_logs (workspace_id, user_id, action, resource_type, "
 	  "resource_id, changes, ip_address, user_agent) "
@@ -147,6 +146,67 @@ const char *db_value(struct ctx *c, const PGresult *r, int row, int col)
 	    PQgetisnull(r, row, col))
 		return NULL;
 	return arena_strdup(c->arena, PQgetvalue(r, row, col));
+}
+
+/*
+ * BEGIN and one prepared statement in a single round trip (libpq pipeline
+ * mode). Returns the statement's result (caller clears) with the
+ * transaction open, or NULL with *broken set when the connection is gone.
+ */
+PGresult *db_begin_exec(struct ctx *c, const char *stmt, int nparams,
+                        const char *const *params, int *broken)
+{
+	PGresult *r, *out = NULL;
+	int ok = 1, step = 0;
+
+	*broken = 0;
+	if (conn == NULL || !PQenterPipelineMode(conn)) {
+		*broken = 1;
+		return NULL;
+	}
+	if (!PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) ||
+	    !PQsendQueryPrepared(conn, stmt, nparams, params, NULL, NULL, 0) ||
+	    !PQpipelineSync(conn))
+		ok = 0;
+	/* Results arrive as: BEGIN, NULL, statement, NULL, PIPELINE_SYNC (step counts NULLs). */
+	while (ok && step < 4) {
+		ExecStatusType st;
+
+		r = PQgetResult(conn);
+		if (r == NULL) {
+			if (PQstatus(conn) != CONNECTION_OK)
+				ok = 0;
+			step++;
+			continue;
+		}
+		st = PQresultStatus(r);
+		if (st == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			break;
+		}
+		if (step == 0 && st != PGRES_COMMAND_OK)
+			ok = 0;
+		if (step == 1 && st == PGRES_TUPLES_OK) {
+			out = r;
+			continue;
+		}
+		if (step == 1) {
+			app_log(c, "sql %s: %s", stmt, PQresultErrorMessage(r));
+			ok = 0;
+		}
+		PQclear(r);
+	}
+	if (!PQexitPipelineMode(conn) || PQstatus(conn) != CONNECTION_OK)
+		ok = 0;
+	if (!ok) {
+		/* Whatever went wrong, this connection's state is unknown now: the
+		 * caller drops it and tries once more on a fresh one. */
+		*broken = 1;
+		PQclear(out);
+		c->tx = TX_ROLLBACK;
+		return NULL;
+	}
+	return out;
 }
 
 int db_command(struct ctx *c, const char *sql)

@@ -11,5 +11,8 @@ void db_set_statements(const struct stmt *stmts, size_t n);
 int db_ensure(void);
 PGconn *db_conn(void);
 void db_close(void);
+struct ctx;
+PGresult *db_begin_exec(struct ctx *c, const char *stmt, int nparams,
+                        const char *const *params, int *broken);
 
 #endif

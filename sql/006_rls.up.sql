@@ -127,7 +127,8 @@ $$;
 CREATE FUNCTION auth_session_context(p_token_hash text, p_slug text, p_idle_seconds integer)
 RETURNS TABLE(session_id uuid, user_id uuid, user_email text, user_name text,
               csrf_token text, workspace_id uuid, workspace_name text,
-              workspace_slug text, member_id uuid, member_role text)
+              workspace_slug text, member_id uuid, member_role text,
+              workspaces text)
     LANGUAGE plpgsql
     VOLATILE
     SECURITY DEFINER
@@ -194,6 +195,20 @@ BEGIN
                  WHERE tm.id = v_ws.tm_id;
             END IF;
         END IF;
+    END IF;
+
+    -- The workspace switcher, in the same round trip: one line per active
+    -- membership, "slug<TAB>name<TAB>role", ordered by name.
+    IF p_slug IS NOT NULL THEN
+        SELECT string_agg(w.slug || E'\t' || translate(w.name, E'\t\n\r', '   ')
+                          || E'\t' || tm.role, E'\n' ORDER BY w.name, w.slug)
+          INTO workspaces
+          FROM team_members tm
+          JOIN workspaces w ON w.id = tm.workspace_id
+         WHERE tm.user_id = v_sess.user_id
+           AND tm.status = 'active'
+           AND tm.deleted_at IS NULL
+           AND w.deleted_at IS NULL;
     END IF;
 
     RETURN NEXT;
