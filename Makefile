@@ -62,7 +62,8 @@ $(B)/obj $(B)/bin $(B)/san $(B)/fuzz:
 # requests, secrets, key rotation); their unit tests link the one they test.
 INTEG_SRC = $(patsubst cgi/%.c,%,$(wildcard cgi/integ_*.c))
 $(B)/bin/integrations: $(INTEG_SRC:%=$(B)/obj/%.o)
-$(B)/san/test_integ_%: tests/unit/test_integ_%.c $(B)/san/integ_%.o $(SAN_OBJ) | $(B)/san
+INTEG_TESTS = $(patsubst tests/unit/%.c,$(B)/san/%,$(wildcard tests/unit/test_integ_*.c))
+$(INTEG_TESTS): $(B)/san/test_integ_%: tests/unit/test_integ_%.c $(B)/san/integ_%.o $(SAN_OBJ) | $(B)/san
 	$(CC) $(CSTD) $(WARN) $(SAN_FLAGS) $(PKG_CFLAGS) -Icgi -o $@ $< $(B)/san/integ_$*.o $(SAN_OBJ) $(LIBS) -lcmocka
 
 # Unit tests (cmocka, sanitizer build, no server).

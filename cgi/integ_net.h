@@ -1,0 +1,67 @@
+/* integ_net.h: outgoing integration requests: URL rules, address checks (SSRF), libcurl */
+#ifndef SETTINGS_INTEG_NET_H
+#define SETTINGS_INTEG_NET_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#define INTEG_URL_MAX 2048
+
+/* The parts of an accepted outgoing URL. */
+struct integ_url {
+	char scheme[8];            /* "https" (or "http" when private targets are allowed) */
+	char host[256];            /* without IPv6 brackets */
+	char port[8];              /* explicit or the scheme's default */
+	int host_is_ip;            /* the host is an address literal */
+};
+
+/*
+ * Check url as a target for outgoing requests. Returns NULL when acceptable
+ * (filling *u when u is not NULL), else a short message for people. Rules:
+ * https only, no user name or password, no fragment, a host name of DNS
+ * labels or an address literal that is public (global unicast), no
+ * single-label or "localhost" names. With allow_private (development and
+ * tests), http and any host are accepted.
+ */
+const char *integ_url_check(const char *url, int allow_private, struct integ_url *u);
+
+/*
+ * 1 when the address is public (global unicast), 0 when it is loopback,
+ * private, link-local, shared, multicast, reserved, documentation, or an
+ * IPv4-mapped, NAT64 or 6to4 form of such an address.
+ */
+int integ_addr_public(const struct sockaddr *sa);
+/* The same for a textual address; -1 when text is not an address literal. */
+int integ_ip_public(const char *text);
+
+/* One outgoing request. */
+struct integ_request {
+	const char *url;
+	const char *method;        /* "POST" or "PUT" */
+	const char *body;          /* sent as is */
+	const char *const *headers; /* NULL-terminated "Name: value" lines */
+	long timeout_ms;           /* whole request, connection included */
+	int allow_private;         /* SETTINGS_ALLOW_PRIVATE_WEBHOOKS=1 */
+};
+
+/* What became of it. */
+struct integ_result {
+	int refused;               /* not sent: the URL or its address was refused */
+	int timed_out;
+	long status;               /* HTTP status, 0 when no answer came */
+	long latency_ms;
+	char address[64];          /* the address connected to (or refused), if known */
+	char error[512];           /* for people, when status is not 2xx */
+};
+
+/*
+ * Send rq. The URL rules above apply, except that host names are not
+ * judged by their look: unless allow_private, the host is resolved, every address
+ * it resolves to must be public, and the connection is pinned to those
+ * addresses (CURLOPT_RESOLVE) and checked again when the socket is opened,
+ * so a second DNS answer cannot lead elsewhere. No proxy, no redirects.
+ * Returns 0 when a 2xx answer came back, -1 otherwise (see res).
+ */
+int integ_send(const struct integ_request *rq, struct integ_result *res);
+
+#endif
