@@ -502,19 +502,20 @@ static void dispatch(struct ctx *c)
 		}
 		c->resp->no_store = 1;
 	}
-	if (route->flags & ROUTE_WORKSPACE && c->ws == NULL) {
-		page_error(c, 404, "There is no workspace at this address, or you are not a member of it.");
-		return;
-	}
 	if (c->session != NULL) {
 		c->csrf = c->session->csrf;
 		c->resp->no_store = 1;
 	} else if (!(route->flags & ROUTE_NO_CSRF)) {
 		ensure_presession_csrf(c);
 	}
+	/* The layout knows who is signed in, whatever the answer below. */
+	fill_layout(c);
+	if (route->flags & ROUTE_WORKSPACE && c->ws == NULL) {
+		page_error(c, 404, "There is no workspace at this address, or you are not a member of it.");
+		return;
+	}
 	if (!is_get && !(route->flags & ROUTE_NO_CSRF)) {
 		const char *sent = http_param(c->req, "csrf_token");
-
 		int origin = origin_ok(c);
 
 		if (!origin || sent == NULL || c->csrf == NULL || !crypto_equal(sent, c->csrf)) {
@@ -527,7 +528,6 @@ static void dispatch(struct ctx *c)
 	}
 	if (route->perm != PERM_NONE && !require_perm(c, route->perm))
 		return;
-	fill_layout(c);
 	route->handler(c);
 }
 
