@@ -12,3 +12,19 @@ CREATE INDEX idx_team_members_workspace_status_joined
 
 COMMENT ON INDEX idx_team_members_workspace_status_joined IS
     'Team page: one section of a workspace in join order, 50 at a time';
+
+-- Search by name or email (?q=, a case-insensitive substring): trigram
+-- indexes let ILIKE '%...%' find the matching users without reading every
+-- member of a large workspace. pg_trgm ships with PostgreSQL (Debian's
+-- postgresql-15) and is a trusted extension, so the database owner can
+-- create it; where a packaging leaves it out, the search still works,
+-- only without these indexes.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm') THEN
+        CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
+        CREATE INDEX idx_users_email_trgm ON users USING gin (email gin_trgm_ops);
+        CREATE INDEX idx_users_full_name_trgm ON users USING gin (full_name gin_trgm_ops);
+    END IF;
+END
+$$;

@@ -22,6 +22,7 @@ check "a member's navigation has no Billing" sh -c "! grep -q 'settings/billing'
 get m /w/acme/settings/billing
 is "a member asking for billing gets 403" "$STATUS" 403
 check "the 403 page names the role needed" body_has 'owner role'
+check "the 403 page still shows who is signed in" body_has 'member@example.com'
 
 # Several workspaces: a switcher.
 sql "INSERT INTO team_members (workspace_id, user_id, role, status, accepted_at)
@@ -41,6 +42,7 @@ get m /w/no-such-workspace/settings/team
 is "an unknown workspace is 404 too" "$STATUS" 404
 msg2=$(grep -o 'class="error-message"[^<]*' "$T/body")
 is "both 404s say the same" "$msg1" "$msg2"
+check "the 404 page still shows who is signed in" body_has 'member@example.com'
 
 # Deactivated members lose access at their next request.
 login v viewer@example.com

@@ -1,0 +1,1435 @@
+/* team.c: the team page: members, invitations, roles and the membership lifecycle */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "crypto.h"
+
+#define PAGE_SIZE 50
+/* PAGE_SIZE + 1, written into the SQL: the extra row says a next page exists, and a
+ * constant LIMIT lets the generic plan count on a handful of rows. */
+#define PAGE_FETCH "51"
+#define SEARCH_MAX 100
+#define MAIL_TIMEOUT_MS 10000
+#define INVITE_COOKIE "team_invite"
+
+/*
+ * SQL. Every statement names the workspace ($1 or $2) besides the
+ * row-level security policy that limits settings_app to it anyway.
+ */
+
+/* One list row, the same columns in every section. */
+#define ROW_COLS \
+	"tm.id::text AS id, " \
+	"(CASE WHEN tm.status = 'pending' THEN coalesce(tm.invitation_email, u.email) " \
+	"      ELSE u.email END)::text AS email, " \
+	"u.full_name::text AS name, tm.role::text AS role, " \
+	"to_char(coalesce(tm.accepted_at, tm.created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS joined, " \
+	"to_char(tm.last_active_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_active, " \
+	"floor(extract(epoch FROM now() - tm.last_active_at))::bigint AS last_active_age, " \
+	"coalesce(nullif(inv.full_name, ''), inv.email)::text AS inviter, " \
+	"to_char(tm.invitation_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"') AS expires_at, " \
+	"floor(extract(epoch FROM tm.invitation_expires_at - now()))::bigint AS expires_in "
+
+/* The membership columns ROW_COLS reads, as tm. */
+#define TM_COLS(t) \
+	t ".id, " t ".user_id, " t ".role, " t ".status, " t ".invitation_email, " \
+	t ".accepted_at, " t ".created_at, " t ".last_active_at, " t ".invited_by, " \
+	t ".invitation_expires_at"
+
+/*
+ * The person and the inviter of each row: one key lookup each. OFFSET 0
+ * keeps the planner from trading 51 lookups for a scan of the whole users
+ * table, which its cost model (uncached disk) can prefer for big tables.
+ */
+#define ROW_JOINS \
+	"CROSS JOIN LATERAL (SELECT x.email, x.full_name FROM users x " \
+	"  WHERE x.id = tm.user_id OFFSET 0) u " \
+	"LEFT JOIN LATERAL (SELECT x.email, x.full_name FROM users x " \
+	"  WHERE x.id = tm.invited_by OFFSET 0) inv ON true "
+
+/*
+ * One section, in join order: idx_team_members_workspace_status_joined
+ * serves the order and the page ($2 offset, PAGE_FETCH rows) comes straight
+ * off it, so a page reads its rows plus the skipped index entries, whatever
+ * the size of the workspace. seq keeps the order through the UNION.
+ */
+#define SECTION(ord, status, dir) \
+	"(SELECT " ord " AS ord, row_number() OVER () AS seq, s.* FROM (SELECT " ROW_COLS \
+	"FROM (SELECT " TM_COLS("p") " FROM team_members p " \
+	"      WHERE p.workspace_id = $1::uuid AND p.status = '" status "' " \
+	"      AND p.deleted_at IS NULL " \
+	"      ORDER BY coalesce(p.accepted_at, p.created_at) " dir ", p.id " dir " " \
+	"      LIMIT " PAGE_FETCH " OFFSET $2::int) tm " ROW_JOINS \
+	"ORDER BY coalesce(tm.accepted_at, tm.created_at) " dir ", tm.id " dir ") s)"
+
+/* The same over the matches of a search (the CTE m of team_page_search). */
+#define SECTION_MATCHED(ord, status, dir) \
+	"(SELECT " ord " AS ord, row_number() OVER () AS seq, s.* FROM (SELECT " ROW_COLS \
+	"FROM (SELECT m.id, m.joined_at FROM m WHERE m.status = '" status "' " \
+	"      ORDER BY m.joined_at " dir ", m.id " dir " LIMIT " PAGE_FETCH " OFFSET $2::int) q " \
+	"CROSS JOIN LATERAL (SELECT " TM_COLS("p") " FROM team_members p " \
+	"  WHERE p.id = q.id AND p.workspace_id = $1::uuid OFFSET 0) tm " ROW_JOINS \
+	"ORDER BY q.joined_at " dir ", q.id " dir ") s)"
+
+#define SECTIONS(section) \
+	"LEFT JOIN LATERAL (" \
+	section("1", "active", "ASC") " UNION ALL " \
+	section("2", "pending", "DESC") " UNION ALL " \
+	section("3", "inactive", "ASC") \
+	") l ON true ORDER BY l.ord, l.seq"
+
+#define COUNT_WHERE(status) \
+	"FROM team_members c WHERE c.workspace_id = $1::uuid AND c.status = '" status "' " \
+	"AND c.deleted_at IS NULL"
+
+/* Active members: the trigger-kept counter (005_counters), counted only without one. */
+#define ACTIVE_COUNT \
+	"coalesce((SELECT bc.team_members_current FROM billing_config bc " \
+	"          WHERE bc.workspace_id = $1::uuid), " \
+	"         (SELECT count(*) " COUNT_WHERE("active") "))"
+
+#define SEATS_AND_OWNERS \
+	"(SELECT count(*) " COUNT_WHERE("active") " AND c.role = 'owner') AS n_owners, " \
+	"(SELECT bc.team_members_limit FROM billing_config bc " \
+	"  WHERE bc.workspace_id = $1::uuid) AS seats_limit "
+
+/*
+ * Members whose name or email contains the search ($3, an ILIKE pattern),
+ * found once: the trigram indexes of 007_team (when pg_trgm is installed)
+ * find the matching users, then each one's membership is one probe of the
+ * (workspace_id, user_id, deleted_at) key; OFFSET 0 keeps the planner from
+ * turning that into a scan of every member of a large workspace.
+ */
+#define MATCHED \
+	"WITH m AS MATERIALIZED (SELECT tm.id, tm.status, tm.joined_at " \
+	"FROM users u CROSS JOIN LATERAL (SELECT t.id, t.status, " \
+	"  coalesce(t.accepted_at, t.created_at) AS joined_at FROM team_members t " \
+	"  WHERE t.workspace_id = $1::uuid AND t.user_id = u.id AND t.deleted_at IS NULL " \
+	"  OFFSET 0) tm " \
+	"WHERE u.email ILIKE $3 OR u.full_name ILIKE $3) "
+
+static const struct stmt stmts[] = {
+	/* The whole page in one statement: counts, then up to three sections. */
+	{ "team_page",
+	  "SELECT k.*, l.* FROM (SELECT " ACTIVE_COUNT " AS n_active, "
+	  "(SELECT count(*) " COUNT_WHERE("pending") ") AS n_pending, "
+	  "(SELECT count(*) " COUNT_WHERE("inactive") ") AS n_inactive, "
+	  SEATS_AND_OWNERS ") k " SECTIONS(SECTION) },
+	/* The same for a search ($3 is an ILIKE pattern): counts of the matches. */
+	{ "team_page_search",
+	  MATCHED "SELECT k.*, l.* FROM (SELECT "
+	  "(SELECT count(*) FROM m WHERE m.status = 'active') AS n_active, "
+	  "(SELECT count(*) FROM m WHERE m.status = 'pending') AS n_pending, "
+	  "(SELECT count(*) FROM m WHERE m.status = 'inactive') AS n_inactive, "
+	  SEATS_AND_OWNERS ") k " SECTIONS(SECTION_MATCHED) },
+	/* The invitation just made, shown once after the redirect. */
+	{ "team_invite_shown",
+	  "SELECT tm.invitation_email, tm.role, "
+	  "to_char(tm.invitation_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"'), "
+	  "floor(extract(epoch FROM tm.invitation_expires_at - now()))::bigint "
+	  "FROM team_members tm WHERE tm.workspace_id = $1::uuid AND tm.invitation_token = $2 "
+	  "AND tm.status = 'pending' AND tm.deleted_at IS NULL" },
+	/*
+	 * Every change first takes this lock: team changes of one workspace run
+	 * one after the other, so the last-owner and seat checks see the outcome
+	 * of any change that raced them. NO KEY UPDATE does not block inserts
+	 * that merely reference the workspace.
+	 */
+	{ "team_lock", "SELECT 1 FROM workspaces WHERE id = $1::uuid FOR NO KEY UPDATE" },
+	/* After the lock (a fresh snapshot): the signed-in person's role now. */
+	{ "team_actor",
+	  "SELECT role FROM team_members WHERE workspace_id = $1::uuid AND id = $2::uuid "
+	  "AND status = 'active' AND deleted_at IS NULL" },
+	{ "team_member",
+	  "SELECT tm.id, tm.role, tm.status, "
+	  "(CASE WHEN tm.status = 'pending' THEN coalesce(tm.invitation_email, u.email) "
+	  "      ELSE u.email END)::text, "
+	  "u.full_name, "
+	  "to_char(tm.invitation_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"') "
+	  "FROM team_members tm JOIN users u ON u.id = tm.user_id "
+	  "WHERE tm.id = $1::uuid AND tm.workspace_id = $2::uuid AND tm.deleted_at IS NULL" },
+	{ "team_owner_count",
+	  "SELECT count(*) FROM team_members WHERE workspace_id = $1::uuid AND role = 'owner' "
+	  "AND status = 'active' AND deleted_at IS NULL" },
+	/* Seats: the plan's limit (NULL = unlimited) and active + pending now. */
+	{ "team_seats",
+	  "SELECT bc.team_members_limit, (SELECT count(*) FROM team_members tm "
+	  "  WHERE tm.workspace_id = $1::uuid AND tm.status IN ('active', 'pending') "
+	  "  AND tm.deleted_at IS NULL) "
+	  "FROM workspaces w LEFT JOIN billing_config bc ON bc.workspace_id = w.id "
+	  "WHERE w.id = $1::uuid" },
+	{ "team_user_by_email", "SELECT id FROM users WHERE lower(email) = $1" },
+	/* Someone without an account: a user row without a password. */
+	{ "team_user_create",
+	  "INSERT INTO users (email, is_verified) VALUES ($1, false) "
+	  "ON CONFLICT ((lower((email)::text))) DO NOTHING RETURNING id" },
+	{ "team_membership_of",
+	  "SELECT status FROM team_members WHERE workspace_id = $1::uuid AND user_id = $2::uuid "
+	  "AND deleted_at IS NULL" },
+	{ "team_invite_insert",
+	  "INSERT INTO team_members (workspace_id, user_id, role, status, invitation_email, "
+	  "invitation_token, invitation_expires_at, invited_by, created_by, updated_by) "
+	  "VALUES ($1::uuid, $2::uuid, $3, 'pending', $4, $5, now() + interval '7 days', "
+	  "$6::uuid, $6::uuid, $6::uuid) "
+	  "RETURNING id, to_char(invitation_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"')" },
+	{ "team_set_role",
+	  "UPDATE team_members SET role = $3, updated_by = $4::uuid "
+	  "WHERE id = $1::uuid AND workspace_id = $2::uuid AND deleted_at IS NULL" },
+	{ "team_set_status",
+	  "UPDATE team_members SET status = $3, updated_by = $4::uuid "
+	  "WHERE id = $1::uuid AND workspace_id = $2::uuid AND deleted_at IS NULL" },
+	/* Removal is a soft delete; the person may be invited again afterwards. */
+	{ "team_remove",
+	  "UPDATE team_members SET deleted_at = now(), deleted_by = $3::uuid, updated_by = $3::uuid, "
+	  "status = CASE WHEN status = 'pending' THEN 'pending' ELSE 'inactive' END "
+	  "WHERE id = $1::uuid AND workspace_id = $2::uuid AND deleted_at IS NULL" },
+	{ "team_resend",
+	  "UPDATE team_members SET invitation_token = $3, "
+	  "invitation_expires_at = now() + interval '7 days', updated_by = $4::uuid "
+	  "WHERE id = $1::uuid AND workspace_id = $2::uuid AND status = 'pending' "
+	  "AND deleted_at IS NULL "
+	  "RETURNING to_char(invitation_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"')" },
+};
+
+/* Columns of team_page / team_page_search. */
+enum {
+	COL_N_ACTIVE, COL_N_PENDING, COL_N_INACTIVE, COL_N_OWNERS, COL_SEATS_LIMIT,
+	COL_ORD, COL_SEQ, COL_ID, COL_EMAIL, COL_NAME, COL_ROLE, COL_JOINED,
+	COL_LAST_ACTIVE, COL_LAST_ACTIVE_AGE, COL_INVITER, COL_EXPIRES_AT, COL_EXPIRES_IN
+};
+
+static const char *const role_choices[] = { "owner", "admin", "member", "viewer", NULL };
+static const char *const confirm_choices[] = { "1", NULL };
+
+/* GET /w/{slug}/settings/team */
+enum { L_Q, L_PAGE, L__MAX };
+static const struct field_spec list_fields[L__MAX] = {
+	[L_Q] = { "q", valid_line, 0, SEARCH_MAX, NULL, 0, 0 },
+	[L_PAGE] = { "page", valid_int, 1, 7, NULL, 1, 1000000 },
+};
+
+/* POST .../team/invite */
+enum { I_EMAIL, I_ROLE, I__MAX };
+static const struct field_spec invite_fields[I__MAX] = {
+	[I_EMAIL] = { "email", valid_email, 3, 254, NULL, 0, 0 },
+	[I_ROLE] = { "role", valid_choice, 1, 16, role_choices, 0, 0 },
+};
+
+/* GET and POST .../team/{member_id}/{action} */
+enum { A_ROLE, A_CONFIRM, A__MAX };
+static const struct field_spec action_fields[A__MAX] = {
+	[A_ROLE] = { "role", valid_choice, 1, 16, role_choices, 0, 0 },
+	[A_CONFIRM] = { "confirm", valid_choice, 1, 1, confirm_choices, 0, 0 },
+};
+
+enum action { ACT_ROLE, ACT_DEACTIVATE, ACT_REACTIVATE, ACT_REMOVE, ACT_RESEND, ACT_REVOKE,
+              ACT__MAX };
+
+static const char *const action_names[ACT__MAX] = {
+	[ACT_ROLE] = "role", [ACT_DEACTIVATE] = "deactivate", [ACT_REACTIVATE] = "reactivate",
+	[ACT_REMOVE] = "remove", [ACT_RESEND] = "resend", [ACT_REVOKE] = "revoke",
+};
+
+/* The membership row an action is about. */
+struct member {
+	const char *id;
+	enum role role;
+	const char *status;        /* active, pending, inactive */
+	const char *email;
+	const char *name;          /* full name, or NULL */
+	const char *expires_at;    /* pending invitations */
+	int is_self;
+};
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                       */
+/* ------------------------------------------------------------------ */
+
+static const char *team_path(struct ctx *c)
+{
+	return arena_printf(c->arena, "/w/%s/settings/team", c->ws->slug);
+}
+
+static const char *who(const struct member *m)
+{
+	return m->name != NULL && *m->name != '\0' ? m->name : m->email;
+}
+
+static long num(const char *s)
+{
+	long n = 0;
+
+	if (s == NULL || parse_long(s, -(1L << 50), 1L << 50, &n) != 0)
+		return 0;
+	return n;
+}
+
+/* 12345 -> "12,345" */
+static const char *thousands(struct arena *a, long n)
+{
+	char digits[32], out[48];
+	size_t len, j = 0;
+
+	snprintf(digits, sizeof(digits), "%ld", n < 0 ? 0 : n);
+	len = strlen(digits);
+	for (size_t i = 0; i < len; i++) {
+		if (i > 0 && (len - i) % 3 == 0)
+			out[j++] = ',';
+		out[j++] = digits[i];
+	}
+	out[j] = '\0';
+	return arena_strdup(a, out);
+}
+
+static const char *plural(struct arena *a, long n, const char *unit)
+{
+	return arena_printf(a, "%ld %s%s", n, unit, n == 1 ? "" : "s");
+}
+
+/* Seconds since something, in words: "5 minutes ago". */
+static const char *ago(struct arena *a, long secs)
+{
+	if (secs < 60)
+		return "just now";
+	if (secs < 3600)
+		return arena_printf(a, "%s ago", plural(a, secs / 60, "minute"));
+	if (secs < 86400)
+		return arena_printf(a, "%s ago", plural(a, secs / 3600, "hour"));
+	return arena_printf(a, "%s ago", plural(a, secs / 86400, "day"));
+}
+
+/* Seconds until something, in words: "in 7 days", or "expired". */
+static const char *until(struct arena *a, long secs)
+{
+	if (secs <= 0)
+		return "expired";
+	if (secs < 3600)
+		return arena_printf(a, "in %s", plural(a, (secs + 59) / 60, "minute"));
+	if (secs < 86400)
+		return arena_printf(a, "in %s", plural(a, (secs + 1800) / 3600, "hour"));
+	return arena_printf(a, "in %s", plural(a, (secs + 3600) / 86400, "day"));
+}
+
+/* The route's member id, lowercased, or NULL when it is not a UUID. */
+static const char *member_id_param(struct ctx *c)
+{
+	struct field f;
+
+	if (c->req->ncapture < 2)
+		return NULL;
+	memset(&f, 0, sizeof(f));
+	f.raw = c->req->capture[1];
+	f.value = arena_strdup(c->arena, f.raw);
+	return valid_uuid(&f) ? f.value : NULL;
+}
+
+/* The ILIKE pattern for a search: the text with \ % _ escaped, between %. */
+static const char *like_pattern(struct arena *a, const char *q)
+{
+	struct buf b;
+	const char *out;
+
+	buf_init(&b);
+	buf_putc(&b, '%');
+	for (const char *p = q; *p; p++) {
+		if (*p == '\\' || *p == '%' || *p == '_')
+			buf_putc(&b, '\\');
+		buf_putc(&b, *p);
+	}
+	buf_putc(&b, '%');
+	out = arena_strdup(a, b.data);
+	buf_free(&b);
+	return out;
+}
+
+/* The search text without surrounding blanks; NULL when there is none. */
+static const char *search_text(struct ctx *c, const char *q)
+{
+	const char *s = q, *e;
+
+	if (q == NULL)
+		return NULL;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	return e > s ? arena_strndup(c->arena, s, (size_t)(e - s)) : NULL;
+}
+
+/* The highest role the signed-in person may give someone (never above their own). */
+static enum role max_assignable(const struct ctx *c)
+{
+	return c->ws->role == ROLE_OWNER ? ROLE_OWNER : ROLE_ADMIN;
+}
+
+/* Fill loop `name` of v with the roles up to top, marking selected. */
+static void role_options(struct tvars *v, const char *name, enum role top, const char *selected)
+{
+	for (int r = ROLE_OWNER; r >= ROLE_VIEWER; r--) {
+		struct tvars *o;
+
+		if (r > (int)top)
+			continue;
+		o = tvars_loop_add(v, name);
+		tvars_set(o, "value", role_name((enum role)r));
+		tvars_set_bool(o, "selected",
+		               selected != NULL && strcmp(selected, role_name((enum role)r)) == 0);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Invitation email                                                    */
+/* ------------------------------------------------------------------ */
+
+/* The host of SETTINGS_BASE_URL, for the From address and Message-ID. */
+static const char *base_host(struct ctx *c)
+{
+	const char *u = app_config.base_url, *s, *e;
+
+	if (u == NULL || (s = strstr(u, "://")) == NULL)
+		return "localhost";
+	s += 3;
+	e = s;
+	while (*e && *e != '/' && *e != ':' && *e != '?' && *e != '#')
+		e++;
+	if (e == s)
+		return "localhost";
+	for (const char *p = s; p < e; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '-'))
+			return "localhost";
+	return arena_strndup(c->arena, s, (size_t)(e - s));
+}
+
+/* An RFC 2047 encoded-word for a header value that may hold any UTF-8. */
+static void header_word(struct buf *b, const char *s)
+{
+	char enc[400];
+	size_t len = strlen(s);
+
+	/* Encoded words are at most 75 characters: 45 bytes of text each. */
+	for (size_t off = 0; off < len;) {
+		size_t n = len - off > 45 ? 45 : len - off;
+
+		/* Do not split a UTF-8 sequence between two words. */
+		while (n > 1 && off + n < len && ((unsigned char)s[off + n] & 0xC0) == 0x80)
+			n--;
+		if (crypto_b64_encode(s + off, n, enc, sizeof(enc)) < 0)
+			return;
+		buf_printf(b, "%s=?UTF-8?B?%s?=", off ? "\n " : "", enc);
+		off += n;
+	}
+}
+
+/*
+ * Pipe message to the sendmail-compatible command in SETTINGS_SENDMAIL
+ * (split on blanks, run without a shell, with -t -i: recipients from the
+ * headers). Returns 1 when it exited 0, 0 when it failed or timed out.
+ */
+static int sendmail_run(struct ctx *c, const char *command, const struct buf *message)
+{
+	char *argv[16], *copy = arena_strdup(c->arena, command), *save = NULL;
+	int argc = 0, fds[2], status = 0;
+	pid_t pid;
+	size_t off = 0;
+	int64_t deadline;
+
+	for (char *t = strtok_r(copy, " \t", &save); t != NULL && argc < 13;
+	     t = strtok_r(NULL, " \t", &save))
+		argv[argc++] = t;
+	if (argc == 0)
+		return 0;
+	argv[argc++] = "-t";
+	argv[argc++] = "-i";
+	argv[argc] = NULL;
+	if (pipe(fds) != 0)
+		return 0;
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return 0;
+	}
+	if (pid == 0) {
+		/* Child: the message on stdin, stdout to our log, nothing else open. */
+		dup2(fds[0], 0);
+		dup2(2, 1);
+		for (int fd = 3; fd < 1024; fd++)
+			close(fd);
+		signal(SIGPIPE, SIG_DFL);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[0]);
+	deadline = now_ms() + MAIL_TIMEOUT_MS;
+	while (off < message->len) {
+		struct pollfd p = { fds[1], POLLOUT, 0 };
+		ssize_t w;
+
+		if (poll(&p, 1, 100) <= 0) {
+			if (now_ms() > deadline)
+				break;
+			continue;
+		}
+		w = write(fds[1], message->data + off, message->len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	close(fds[1]);
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR) {
+			status = -1;
+			break;
+		}
+		if (now_ms() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			app_log(c, "sendmail: %s timed out", argv[0]);
+			return 0;
+		}
+		usleep(5000);
+	}
+	if (off < message->len || status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		app_log(c, "sendmail: %s failed (status %d)", argv[0], status);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Email the invitation link when SETTINGS_SENDMAIL names a command (and
+ * SETTINGS_BASE_URL says where the site lives: a link built from the
+ * request's Host header is fine on the page but not in an email).
+ * Returns 's' sent, 'f' failed, 'n' not configured.
+ */
+static char invitation_mail(struct ctx *c, const char *to, const char *role,
+                            const char *link, const char *expires_at)
+{
+	const char *command = getenv("SETTINGS_SENDMAIL");
+	const char *from = getenv("SETTINGS_MAIL_FROM");
+	const char *inviter = c->session->name && *c->session->name ? c->session->name
+	                                                              : c->session->email;
+	const char *host = base_host(c);
+	unsigned char rnd[12];
+	char date[64], mid[25];
+	time_t now = time(NULL);
+	struct tm tm;
+	struct buf m;
+	int sent;
+
+	if (command == NULL || *command == '\0' || app_config.base_url == NULL)
+		return 'n';
+	if (from == NULL || *from == '\0' || strpbrk(from, "\r\n") != NULL)
+		from = arena_printf(c->arena, "no-reply@%s", host);
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	crypto_random(rnd, sizeof(rnd));
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(mid + 2 * i, 3, "%02x", rnd[i]);
+
+	buf_init(&m);
+	buf_printf(&m, "From: %s\nTo: %s\nSubject: ", from, to);
+	header_word(&m, arena_printf(c->arena, "You are invited to join %s", c->ws->name));
+	buf_printf(&m, "\nDate: %s\nMessage-ID: <%s@%s>\nMIME-Version: 1.0\n"
+	           "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n",
+	           date, mid, host);
+	/* Names are people's input: one line each, no control characters. */
+	buf_puts(&m, "Hello,\n\n");
+	for (const char *p = inviter; *p; p++)
+		buf_putc(&m, (unsigned char)*p < 0x20 || *p == 0x7f ? ' ' : *p);
+	buf_puts(&m, " invited you to join the workspace \"");
+	for (const char *p = c->ws->name; *p; p++)
+		buf_putc(&m, (unsigned char)*p < 0x20 || *p == 0x7f ? ' ' : *p);
+	buf_printf(&m, "\" as %s.\n\nAccept the invitation here:\n\n%s\n\n"
+	           "The link works once and expires on %s.\n"
+	           "If you did not expect this invitation, ignore this message.\n",
+	           role, link, expires_at);
+	sent = sendmail_run(c, command, &m);
+	buf_free(&m);
+	return sent ? 's' : 'f';
+}
+
+/* The link for a token: SETTINGS_BASE_URL, or this site's own address. */
+static const char *invitation_link(struct ctx *c, const char *token)
+{
+	const char *base = app_config.base_url;
+
+	if (base == NULL)
+		base = arena_printf(c->arena, "%s://%s", c->req->https ? "https" : "http",
+		                    c->req->host ? c->req->host : "localhost");
+	while (*base && base[strlen(base) - 1] == '/')
+		base = arena_strndup(c->arena, base, strlen(base) - 1);
+	return arena_printf(c->arena, "%s/invite/accept?token=%s", base, token);
+}
+
+/*
+ * A new invitation token for member: the token goes to the browser once (a
+ * short-lived HttpOnly cookie read by the next GET) and by email; only its
+ * SHA-256 is stored by the caller.
+ */
+static void invitation_hand_over(struct ctx *c, const char *token, char mail)
+{
+	app_set_cookie(c, INVITE_COOKIE, arena_printf(c->arena, "%s.%c", token, mail), 120);
+}
+
+/* ------------------------------------------------------------------ */
+/* The page                                                            */
+/* ------------------------------------------------------------------ */
+
+/* Fill one list row's variables, with the forms the signed-in person may use. */
+static void fill_row(struct ctx *c, struct tvars *row, const PGresult *r, int i, long owners)
+{
+	const char *id = PQgetvalue(r, i, COL_ID);
+	const char *role = PQgetvalue(r, i, COL_ROLE);
+	enum role target = role_parse(role);
+	int ord = (int)num(PQgetvalue(r, i, COL_ORD));
+	int self = strcmp(id, c->ws->member_id) == 0;
+	int manage = rbac_can(c->ws->role, PERM_MANAGE_TEAM) &&
+	             (target != ROLE_OWNER || c->ws->role == ROLE_OWNER);
+	int last_owner = ord == 1 && target == ROLE_OWNER && owners <= 1;
+
+	tvars_set(row, "id", id);
+	tvars_set(row, "email", PQgetvalue(r, i, COL_EMAIL));
+	if (!PQgetisnull(r, i, COL_NAME) && *PQgetvalue(r, i, COL_NAME))
+		tvars_set(row, "name", PQgetvalue(r, i, COL_NAME));
+	tvars_set(row, "role", role);
+	tvars_set(row, "joined", PQgetvalue(r, i, COL_JOINED));
+	if (!PQgetisnull(r, i, COL_LAST_ACTIVE)) {
+		tvars_set(row, "last_active_iso", PQgetvalue(r, i, COL_LAST_ACTIVE));
+		tvars_set(row, "last_active", ago(c->arena, num(PQgetvalue(r, i, COL_LAST_ACTIVE_AGE))));
+	}
+	if (!PQgetisnull(r, i, COL_INVITER))
+		tvars_set(row, "invited_by", PQgetvalue(r, i, COL_INVITER));
+	if (!PQgetisnull(r, i, COL_EXPIRES_AT)) {
+		long left = num(PQgetvalue(r, i, COL_EXPIRES_IN));
+
+		tvars_set(row, "expires_at", PQgetvalue(r, i, COL_EXPIRES_AT));
+		tvars_set(row, "expires", until(c->arena, left));
+		tvars_set_bool(row, "expired", left <= 0);
+	}
+	tvars_set_bool(row, "is_self", self);
+	tvars_set_bool(row, "last_owner", last_owner);
+	if (!rbac_can(c->ws->role, PERM_MANAGE_TEAM))
+		return;
+	tvars_set_bool(row, "owner_only", !manage);
+	if (!manage)
+		return;
+	tvars_set_bool(row, "manage", 1);
+	if (!last_owner) {
+		enum role top = max_assignable(c);
+
+		if (self && target < top)
+			top = target;
+		/* member and viewer are always offered: top is at least admin here. */
+		tvars_set_bool(row, "role_form", 1);
+		tvars_set_bool(row, "offer_owner", top >= ROLE_OWNER);
+		tvars_set_bool(row, "offer_admin", top >= ROLE_ADMIN);
+		tvars_set_bool(row, "can_deactivate", ord == 1);
+		tvars_set_bool(row, "can_remove", ord != 2);
+	}
+	tvars_set_bool(row, "can_reactivate", ord == 3);
+	tvars_set_bool(row, "can_resend", ord == 2);
+	tvars_set_bool(row, "can_revoke", ord == 2);
+}
+
+/* The one-time invitation link, when an invite or resend just happened. */
+static int fill_invite_panel(struct ctx *c)
+{
+	const char *v = app_get_cookie(c, INVITE_COOKIE);
+	const char *params[2];
+	char token[44], hash[65], mail;
+	PGresult *r;
+	int shown = 0;
+
+	if (v == NULL)
+		return 0;
+	if (strlen(v) != 45 || v[43] != '.') {
+		app_set_cookie(c, INVITE_COOKIE, "", 0);
+		return 0;
+	}
+	memcpy(token, v, 43);
+	token[43] = '\0';
+	mail = v[44];
+	for (const char *p = token; *p; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_')) {
+			app_set_cookie(c, INVITE_COOKIE, "", 0);
+			return 0;
+		}
+	crypto_sha256_hex(token, 43, hash);
+	params[0] = c->ws->id;
+	params[1] = hash;
+	r = db_exec(c, "team_invite_shown", 2, params, NULL);
+	if (r == NULL)
+		return -1;
+	if (PQntuples(r) == 1) {
+		/* Shown once: the cookie goes now. (Another workspace's page leaves it.) */
+		app_set_cookie(c, INVITE_COOKIE, "", 0);
+		tvars_set(c->vars, "link_url", invitation_link(c, token));
+		tvars_set(c->vars, "link_email", PQgetvalue(r, 0, 0));
+		tvars_set(c->vars, "link_role", PQgetvalue(r, 0, 1));
+		tvars_set(c->vars, "link_expires_at", PQgetvalue(r, 0, 2));
+		tvars_set(c->vars, "link_expires", until(c->arena, num(PQgetvalue(r, 0, 3))));
+		tvars_set(c->vars, "link_mail", mail == 's' ? "sent" : mail == 'f' ? "failed" : "none");
+		/* A token in the page: never leak it in a Referer. */
+		c->resp->no_referrer = 1;
+		shown = 1;
+	}
+	PQclear(r);
+	return shown;
+}
+
+/* "Showing 51–100 of 10,000" style text for one section. */
+static void section_vars(struct ctx *c, const char *name, long total, long shown, long offset)
+{
+	tvars_set(c->vars, arena_printf(c->arena, "n_%s", name), thousands(c->arena, total));
+	tvars_set_bool(c->vars, arena_printf(c->arena, "any_%s", name), total > 0);
+	if (shown > 0 && total > shown)
+		tvars_set(c->vars, arena_printf(c->arena, "range_%s", name),
+		          arena_printf(c->arena, "%s–%s of %s", thousands(c->arena, offset + 1),
+		                       thousands(c->arena, offset + shown), thousands(c->arena, total)));
+	if (shown == 0 && total > 0)
+		tvars_set_bool(c->vars, arena_printf(c->arena, "earlier_%s", name), 1);
+}
+
+/*
+ * Render the team page with status: the three sections (search q, page
+ * number pageno), the invite form (keeping whatever c->vars already holds
+ * for it) and the one-time invitation link after an invite or resend.
+ */
+static void render_team(struct ctx *c, int status, const char *q, long pageno)
+{
+	const char *params[3];
+	char offset[24];
+	long counts[3] = {0, 0, 0}, shown[3] = {0, 0, 0}, owners, off = (pageno - 1) * PAGE_SIZE;
+	int more = 0;
+	PGresult *r;
+
+	snprintf(offset, sizeof(offset), "%ld", off);
+	params[0] = c->ws->id;
+	params[1] = offset;
+	params[2] = q ? like_pattern(c->arena, q) : NULL;
+	r = db_exec(c, q ? "team_page_search" : "team_page", q ? 3 : 2, params, NULL);
+	if (r == NULL)
+		return;
+	for (int k = 0; k < 3; k++)
+		counts[k] = num(PQgetvalue(r, 0, COL_N_ACTIVE + k));
+	owners = num(PQgetvalue(r, 0, COL_N_OWNERS));
+	for (int i = 0; i < PQntuples(r); i++) {
+		static const char *const loops[] = { "active", "pending", "inactive" };
+		long ord;
+
+		if (PQgetisnull(r, i, COL_ORD))
+			continue;
+		ord = num(PQgetvalue(r, i, COL_ORD));
+		if (ord < 1 || ord > 3)
+			continue;
+		if (shown[ord - 1] == PAGE_SIZE) {
+			more = 1;
+			continue;
+		}
+		shown[ord - 1]++;
+		fill_row(c, tvars_loop_add(c->vars, loops[ord - 1]), r, i, owners);
+	}
+	if (!PQgetisnull(r, 0, COL_SEATS_LIMIT)) {
+		tvars_set(c->vars, "seats_limit", thousands(c->arena, num(PQgetvalue(r, 0, COL_SEATS_LIMIT))));
+	}
+	PQclear(r);
+
+	tvars_set(c->vars, "title", "Team");
+	tvars_set(c->vars, "nav", "team");
+	tvars_set_bool(c->vars, "can_manage", rbac_can(c->ws->role, PERM_MANAGE_TEAM));
+	tvars_set_bool(c->vars, "is_owner", c->ws->role == ROLE_OWNER);
+	if (!q) {
+		/* Seats in use only mean something unfiltered. */
+		tvars_set(c->vars, "seats_used", thousands(c->arena, counts[0] + counts[1]));
+	}
+	tvars_set(c->vars, "q", q);
+	section_vars(c, "active", counts[0], shown[0], off);
+	section_vars(c, "pending", counts[1], shown[1], off);
+	section_vars(c, "inactive", counts[2], shown[2], off);
+	if (pageno > 1) {
+		tvars_set_int(c->vars, "prev_page", pageno - 1);
+		tvars_set_int(c->vars, "page", pageno);
+	}
+	if (more) {
+		tvars_set_int(c->vars, "next_page", pageno + 1);
+		tvars_set_int(c->vars, "page", pageno);
+	}
+	if (rbac_can(c->ws->role, PERM_MANAGE_TEAM)) {
+		const char *sel = tvars_get(c->vars, "v_role");
+
+		role_options(c->vars, "invite_roles", max_assignable(c),
+		             sel && role_parse(sel) != ROLE_NONE ? sel : "member");
+	}
+	if (strcmp(c->req->method, "GET") == 0 && fill_invite_panel(c) < 0)
+		return;
+	page_render(c, status, "team.tmpl");
+}
+
+/* GET /w/{slug}/settings: 303 to the team page. */
+static void settings_get(struct ctx *c)
+{
+	resp_redirect(c->resp, team_path(c));
+}
+
+/*
+ * GET /w/{slug}/settings/team (?q= search by name or email, ?page=): 200;
+ * 422 when the search text is too long or not a single line.
+ */
+static void team_get(struct ctx *c)
+{
+	const char *q = search_text(c, http_field(c->req, L_Q));
+	long pageno = http_field(c->req, L_PAGE) ? c->req->fields[L_PAGE].num : 1;
+
+	if (http_field_invalid(c->req, L_Q)) {
+		form_keep(c);
+		form_error(c, "q", arena_printf(c->arena,
+		           "Search for at most %d characters on one line.", SEARCH_MAX));
+		render_team(c, 422, NULL, 1);
+		return;
+	}
+	render_team(c, 200, q, pageno);
+}
+
+/* ------------------------------------------------------------------ */
+/* Rules                                                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Take the workspace's team lock, then read the signed-in person's
+ * membership again: a change that committed while we waited (their own
+ * demotion, deactivation or removal) counts. 0 when they may still manage
+ * the team; otherwise answers 404 (no longer a member) or 403 and returns
+ * 1; -1 on a database error.
+ */
+static int lock_workspace(struct ctx *c)
+{
+	const char *params[2] = { c->ws->id, c->ws->member_id };
+	PGresult *r = db_exec(c, "team_lock", 1, params, NULL);
+	enum role now = ROLE_NONE;
+
+	if (r == NULL)
+		return -1;
+	PQclear(r);
+	r = db_exec(c, "team_actor", 2, params, NULL);
+	if (r == NULL)
+		return -1;
+	if (PQntuples(r) == 1)
+		now = role_parse(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (now == ROLE_NONE) {
+		page_error(c, 404, "There is no workspace at this address, or you are not a member of it.");
+		return 1;
+	}
+	c->ws->role = now;
+	return require_perm(c, PERM_MANAGE_TEAM) ? 0 : 1;
+}
+
+/*
+ * Seats: 0 when one more active member or invitation fits the plan, 1 when
+ * not (limit_text then names the limit), -1 on a database error.
+ */
+static int seats_full(struct ctx *c, const char **limit_text)
+{
+	const char *params[1] = { c->ws->id };
+	PGresult *r = db_exec(c, "team_seats", 1, params, NULL);
+	int full = 0;
+
+	if (r == NULL)
+		return -1;
+	if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
+		long limit = num(PQgetvalue(r, 0, 0)), used = num(PQgetvalue(r, 0, 1));
+
+		if (used + 1 > limit) {
+			full = 1;
+			*limit_text = arena_printf(c->arena,
+			    "Your plan allows %s (active members plus pending invitations) "
+			    "and %s in use. Revoke an invitation or remove a member first%s",
+			    plural(c->arena, limit, "seat"), used == 1 ? "1 is" :
+			    arena_printf(c->arena, "%ld are", used),
+			    c->ws->role == ROLE_OWNER ? ", or move to a larger plan." : ".");
+		}
+	}
+	PQclear(r);
+	return full;
+}
+
+/* Load member id of this workspace into m. 1 found, 0 not found, -1 error. */
+static int member_load(struct ctx *c, const char *id, struct member *m)
+{
+	const char *params[2] = { id, c->ws->id };
+	PGresult *r = db_exec(c, "team_member", 2, params, NULL);
+	int found;
+
+	if (r == NULL)
+		return -1;
+	found = PQntuples(r) == 1;
+	if (found) {
+		m->id = db_value(c, r, 0, 0);
+		m->role = role_parse(PQgetvalue(r, 0, 1));
+		m->status = db_value(c, r, 0, 2);
+		m->email = db_value(c, r, 0, 3);
+		m->name = db_value(c, r, 0, 4);
+		m->expires_at = db_value(c, r, 0, 5);
+		m->is_self = strcmp(m->id, c->ws->member_id) == 0;
+	}
+	PQclear(r);
+	return found;
+}
+
+static int is_demotion(enum action act, const struct member *m, enum role new_role)
+{
+	return act == ACT_ROLE && new_role != ROLE_NONE && new_role < m->role;
+}
+
+/*
+ * SPEC section 5 for one action on m. Returns 0 when allowed, else the
+ * status (403, 409; -1 database error) with *why for people; *billing is
+ * set when a larger plan would help (the seat limit).
+ */
+static int rules_check(struct ctx *c, enum action act, const struct member *m,
+                       enum role new_role, const char **why, int *billing)
+{
+	struct arena *a = c->arena;
+	const char *st = m->status;
+	int pending = strcmp(st, "pending") == 0, active = strcmp(st, "active") == 0;
+
+	*billing = 0;
+	if (act == ACT_ROLE && m->is_self && new_role > m->role) {
+		*why = "Nobody can raise their own role; ask an owner.";
+		return 403;
+	}
+	if (m->role == ROLE_OWNER && c->ws->role != ROLE_OWNER) {
+		*why = pending ? "Only an owner can manage an invitation to become an owner."
+		               : "Only an owner can change, deactivate or remove an owner.";
+		return 403;
+	}
+	if (act == ACT_ROLE && new_role == ROLE_OWNER && c->ws->role != ROLE_OWNER) {
+		*why = "Only an owner can make someone an owner.";
+		return 403;
+	}
+	switch (act) {
+	case ACT_ROLE:
+		break;
+	case ACT_DEACTIVATE:
+		if (!active) {
+			*why = pending ? arena_printf(a, "%s has not accepted the invitation yet: "
+			                              "revoke the invitation instead.", m->email)
+			               : arena_printf(a, "%s is already inactive.", who(m));
+			return 409;
+		}
+		break;
+	case ACT_REACTIVATE:
+		if (strcmp(st, "inactive") != 0) {
+			*why = arena_printf(a, "%s is not an inactive member.", who(m));
+			return 409;
+		}
+		break;
+	case ACT_REMOVE:
+		if (pending) {
+			*why = arena_printf(a, "%s has not accepted the invitation yet: "
+			                    "revoke the invitation instead.", m->email);
+			return 409;
+		}
+		break;
+	case ACT_RESEND:
+	case ACT_REVOKE:
+		if (!pending) {
+			*why = arena_printf(a, "%s is a member, not a pending invitation.", who(m));
+			return 409;
+		}
+		break;
+	default:
+		return 404;
+	}
+	if (m->role == ROLE_OWNER && active &&
+	    (act == ACT_DEACTIVATE || act == ACT_REMOVE || (act == ACT_ROLE && new_role != ROLE_OWNER))) {
+		const char *params[1] = { c->ws->id };
+		PGresult *r = db_exec(c, "team_owner_count", 1, params, NULL);
+		long owners;
+
+		if (r == NULL)
+			return -1;
+		owners = num(PQgetvalue(r, 0, 0));
+		PQclear(r);
+		if (owners <= 1) {
+			*why = arena_printf(a, "%s the last active owner of %s, and a workspace always "
+			                    "keeps one. Make someone else an owner first.",
+			                    m->is_self ? "You are" : arena_printf(a, "%s is", who(m)),
+			                    c->ws->name);
+			return 409;
+		}
+	}
+	if (act == ACT_REACTIVATE) {
+		int full = seats_full(c, why);
+
+		if (full < 0)
+			return -1;
+		if (full) {
+			*billing = c->ws->role == ROLE_OWNER;
+			return 409;
+		}
+	}
+	return 0;
+}
+
+/* A refusal: 403 and 404 as the error page, 409 as the team page with the reason on top. */
+static void refuse(struct ctx *c, int status, const char *why, int billing)
+{
+	if (status != 409) {
+		page_error(c, status, why);
+		return;
+	}
+	tvars_set(c->vars, "action_error", why);
+	tvars_set_bool(c->vars, "action_billing", billing);
+	render_team(c, 409, NULL, 1);
+}
+
+/* ------------------------------------------------------------------ */
+/* Invite                                                              */
+/* ------------------------------------------------------------------ */
+
+/* The invite form again with status, the input kept, the message at field. */
+static void invite_again(struct ctx *c, int status, const char *field, const char *message)
+{
+	form_keep(c);
+	if (field != NULL)
+		form_error(c, field, message);
+	render_team(c, status, NULL, 1);
+}
+
+/*
+ * POST /w/{slug}/settings/team/invite (email, role): a pending invitation
+ * and its one-time link, 303 back to the page. 422 invalid input; 403 an
+ * admin inviting an owner; 409 already a member or invited, or no seat left.
+ */
+static void team_invite_post(struct ctx *c)
+{
+	const char *email = http_field(c->req, I_EMAIL);
+	const char *role = http_field(c->req, I_ROLE);
+	const char *params[6], *user_id = NULL, *member_id, *expires_at, *why = NULL;
+	char token[44], hash[65], mail;
+	PGresult *r;
+	int full;
+
+	if (email == NULL)
+		form_error(c, "email", c->req->fields[I_EMAIL].raw == NULL || !*c->req->fields[I_EMAIL].raw
+		           ? "Enter the email address of the person to invite."
+		           : "Enter a valid email address, like name@example.com (at most 254 characters).");
+	if (role == NULL)
+		form_error(c, "role", "Choose one of the roles owner, admin, member or viewer.");
+	if (email == NULL || role == NULL) {
+		invite_again(c, 422, NULL, NULL);
+		return;
+	}
+	if (lock_workspace(c) != 0)
+		return;
+	if (role_parse(role) == ROLE_OWNER && c->ws->role != ROLE_OWNER) {
+		page_error(c, 403, "Only an owner can invite someone as an owner.");
+		return;
+	}
+
+	params[0] = email;
+	r = db_exec(c, "team_user_by_email", 1, params, NULL);
+	if (r == NULL)
+		return;
+	if (PQntuples(r) == 1)
+		user_id = db_value(c, r, 0, 0);
+	PQclear(r);
+	if (user_id != NULL) {
+		params[0] = c->ws->id;
+		params[1] = user_id;
+		r = db_exec(c, "team_membership_of", 2, params, NULL);
+		if (r == NULL)
+			return;
+		if (PQntuples(r) == 1) {
+			const char *st = PQgetvalue(r, 0, 0);
+
+			why = strcmp(st, "pending") == 0
+			    ? arena_printf(c->arena, "%s already has a pending invitation to %s: "
+			                   "use Resend in the list of pending invitations instead.",
+			                   email, c->ws->name)
+			    : strcmp(st, "inactive") == 0
+			    ? arena_printf(c->arena, "%s is already a member of %s (inactive): "
+			                   "reactivate them instead.", email, c->ws->name)
+			    : arena_printf(c->arena, "%s is already a member of %s.", email, c->ws->name);
+		}
+		PQclear(r);
+		if (why != NULL) {
+			invite_again(c, 409, "email", why);
+			return;
+		}
+	}
+	full = seats_full(c, &why);
+	if (full < 0)
+		return;
+	if (full) {
+		tvars_set_bool(c->vars, "invite_billing", c->ws->role == ROLE_OWNER);
+		invite_again(c, 409, "invite", why);
+		return;
+	}
+	if (user_id == NULL) {
+		params[0] = email;
+		r = db_exec(c, "team_user_create", 1, params, NULL);
+		if (r == NULL)
+			return;
+		if (PQntuples(r) == 1)
+			user_id = db_value(c, r, 0, 0);
+		PQclear(r);
+		if (user_id == NULL) {
+			/* Created by a concurrent invitation elsewhere a moment ago. */
+			params[0] = email;
+			r = db_exec(c, "team_user_by_email", 1, params, NULL);
+			if (r == NULL)
+				return;
+			user_id = db_value(c, r, 0, 0);
+			PQclear(r);
+			if (user_id == NULL) {
+				c->db_failed = 1;
+				return;
+			}
+		}
+	}
+	if (crypto_token(token) != 0) {
+		c->db_failed = 1;
+		return;
+	}
+	crypto_sha256_hex(token, strlen(token), hash);
+	params[0] = c->ws->id;
+	params[1] = user_id;
+	params[2] = role;
+	params[3] = email;
+	params[4] = hash;
+	params[5] = c->session->user_id;
+	r = db_exec(c, "team_invite_insert", 6, params, NULL);
+	if (r == NULL)
+		return;
+	member_id = db_value(c, r, 0, 0);
+	expires_at = db_value(c, r, 0, 1);
+	PQclear(r);
+	if (audit_log(c, "team_member.invited", "team_member", member_id,
+	              json_object(c->arena, "email", email, "role", role, "status", "pending",
+	                          "expires_at", expires_at, NULL)) != 0)
+		return;
+	mail = invitation_mail(c, email, role, invitation_link(c, token), expires_at);
+	invitation_hand_over(c, token, mail);
+	page_redirect_notice(c, team_path(c),
+	                     arena_printf(c->arena, "Invitation created for %s.", email));
+}
+
+/* ------------------------------------------------------------------ */
+/* Actions on one member                                               */
+/* ------------------------------------------------------------------ */
+
+/* What an action will do, in words, for the confirmation page. */
+static void confirm_text(struct ctx *c, enum action act, const struct member *m, enum role new_role)
+{
+	struct arena *a = c->arena;
+	const char *name = who(m), *ws = c->ws->name, *heading = NULL, *text = NULL, *button = NULL;
+
+	switch (act) {
+	case ACT_ROLE:
+		heading = arena_printf(a, "Change the role of %s?", name);
+		text = m->is_self
+		    ? arena_printf(a, "Your role in %s will change from %s to %s. You cannot raise it "
+		                   "again yourself.", ws, role_name(m->role), role_name(new_role))
+		    : arena_printf(a, "The role of %s in %s will change from %s to %s; what they may do "
+		                   "changes at their next request.", name, ws, role_name(m->role),
+		                   role_name(new_role));
+		button = arena_printf(a, "Change to %s", role_name(new_role));
+		break;
+	case ACT_DEACTIVATE:
+		heading = arena_printf(a, "Deactivate %s?", name);
+		text = m->is_self
+		    ? arena_printf(a, "You will lose access to %s at once. Your membership is kept, "
+		                   "and an owner or admin can reactivate it later.", ws)
+		    : arena_printf(a, "%s will lose access to %s at their next request. The membership "
+		                   "is kept (role %s) and can be reactivated later; the seat is freed.",
+		                   name, ws, role_name(m->role));
+		button = "Deactivate";
+		break;
+	case ACT_REACTIVATE:
+		heading = arena_printf(a, "Reactivate %s?", name);
+		text = arena_printf(a, "%s will have access to %s again as %s. This uses a seat of "
+		                    "your plan.", name, ws, role_name(m->role));
+		button = "Reactivate";
+		break;
+	case ACT_REMOVE:
+		heading = arena_printf(a, "Remove %s from %s?", name, ws);
+		text = m->is_self
+		    ? arena_printf(a, "You will leave %s and lose access at once. Only a new "
+		                   "invitation can bring you back.", ws)
+		    : arena_printf(a, "%s will be removed from %s and lose access at their next "
+		                   "request. This cannot be undone, but you can invite them again "
+		                   "later.", name, ws);
+		button = "Remove";
+		break;
+	case ACT_RESEND:
+		heading = arena_printf(a, "Resend the invitation for %s?", m->email);
+		text = "A new link valid for 7 days replaces the current one; the old link stops "
+		       "working at once.";
+		button = "Resend invitation";
+		break;
+	case ACT_REVOKE:
+		heading = arena_printf(a, "Revoke the invitation for %s?", m->email);
+		text = arena_printf(a, "The invitation link will stop working and %s will not join "
+		                    "%s. The seat it holds is freed. You can invite them again later.",
+		                    m->email, ws);
+		button = "Revoke invitation";
+		break;
+	default:
+		break;
+	}
+	tvars_set(c->vars, "heading", heading);
+	tvars_set(c->vars, "explain", text);
+	tvars_set(c->vars, "button", button);
+}
+
+/* The confirmation page (or, for a GET of .../role, the role form). */
+static void render_confirm(struct ctx *c, int status, enum action act, const struct member *m,
+                           enum role new_role)
+{
+	tvars_set(c->vars, "title", "Confirm");
+	tvars_set(c->vars, "nav", "team");
+	tvars_set(c->vars, "member_id", m->id);
+	tvars_set(c->vars, "member_name", who(m));
+	tvars_set(c->vars, "member_email", m->email);
+	tvars_set_bool(c->vars, "member_named", m->name != NULL && *m->name != '\0');
+	tvars_set(c->vars, "member_role", role_name(m->role));
+	tvars_set(c->vars, "member_status", m->status);
+	tvars_set(c->vars, "action", action_names[act]);
+	tvars_set_bool(c->vars, "danger", act == ACT_DEACTIVATE || act == ACT_REMOVE ||
+	               act == ACT_REVOKE || is_demotion(act, m, new_role));
+	if (act == ACT_ROLE && (new_role == ROLE_NONE || status == 422)) {
+		enum role top = max_assignable(c);
+
+		if (m->is_self && m->role < top)
+			top = m->role;
+		tvars_set(c->vars, "title", "Change role");
+		tvars_set(c->vars, "heading", arena_printf(c->arena, "Change the role of %s", who(m)));
+		tvars_set_bool(c->vars, "choose_role", 1);
+		role_options(c->vars, "roles", top, role_name(m->role));
+	} else {
+		if (act == ACT_ROLE)
+			tvars_set(c->vars, "new_role", role_name(new_role));
+		confirm_text(c, act, m, new_role);
+	}
+	page_render(c, status, "team_confirm.tmpl");
+}
+
+/* Apply act to m (rules already checked). 0 ok, -1 database error. */
+static int apply(struct ctx *c, enum action act, const struct member *m, enum role new_role,
+                 const char **notice)
+{
+	struct arena *a = c->arena;
+	const char *params[4] = { m->id, c->ws->id, NULL, NULL }, *changes = NULL, *audit = NULL;
+	const char *name = who(m), *stmt = NULL;
+	char token[44], hash[65];
+	int nparams = 4;
+	PGresult *r;
+
+	switch (act) {
+	case ACT_ROLE:
+		stmt = "team_set_role";
+		params[2] = role_name(new_role);
+		params[3] = c->session->user_id;
+		audit = "team_member.role_changed";
+		changes = json_object(a, "email", m->email, "old_role", role_name(m->role),
+		                      "new_role", role_name(new_role), NULL);
+		*notice = arena_printf(a, "%s is now %s.", name, role_name(new_role));
+		break;
+	case ACT_DEACTIVATE:
+	case ACT_REACTIVATE:
+		stmt = "team_set_status";
+		params[2] = act == ACT_DEACTIVATE ? "inactive" : "active";
+		params[3] = c->session->user_id;
+		audit = act == ACT_DEACTIVATE ? "team_member.deactivated" : "team_member.reactivated";
+		changes = json_object(a, "email", m->email, "old_status", m->status,
+		                      "new_status", params[2], NULL);
+		*notice = arena_printf(a, "%s has been %s.", name,
+		                       act == ACT_DEACTIVATE ? "deactivated" : "reactivated");
+		break;
+	case ACT_REMOVE:
+	case ACT_REVOKE:
+		stmt = "team_remove";
+		params[2] = c->session->user_id;
+		nparams = 3;
+		audit = act == ACT_REMOVE ? "team_member.removed" : "team_member.invitation_revoked";
+		changes = json_object(a, "email", m->email, "role", role_name(m->role),
+		                      "old_status", m->status, "deleted", "true", NULL);
+		*notice = act == ACT_REMOVE
+		    ? arena_printf(a, "%s has been removed from %s.", name, c->ws->name)
+		    : arena_printf(a, "The invitation for %s has been revoked.", m->email);
+		break;
+	case ACT_RESEND:
+		if (crypto_token(token) != 0)
+			return -1;
+		crypto_sha256_hex(token, strlen(token), hash);
+		params[2] = hash;
+		params[3] = c->session->user_id;
+		r = db_exec(c, "team_resend", 4, params, NULL);
+		if (r == NULL)
+			return -1;
+		{
+			const char *expires_at = db_value(c, r, 0, 0);
+			char mail;
+
+			PQclear(r);
+			if (audit_log(c, "team_member.invitation_resent", "team_member", m->id,
+			              json_object(a, "email", m->email, "role", role_name(m->role),
+			                          "old_expires_at", m->expires_at,
+			                          "new_expires_at", expires_at, NULL)) != 0)
+				return -1;
+			mail = invitation_mail(c, m->email, role_name(m->role),
+			                       invitation_link(c, token), expires_at);
+			invitation_hand_over(c, token, mail);
+		}
+		*notice = arena_printf(a, "A new invitation link for %s has been created; "
+		                       "the old one no longer works.", m->email);
+		return 0;
+	default:
+		return -1;
+	}
+	r = db_exec(c, stmt, nparams, params, NULL);
+	if (r == NULL)
+		return -1;
+	PQclear(r);
+	return audit_log(c, audit, "team_member", m->id, changes);
+}
+
+/*
+ * GET and POST /w/{slug}/settings/team/{member_id}/{action}: the actions
+ * role, deactivate, reactivate, remove, resend and revoke. A GET, or a POST
+ * of a destructive action (deactivate, remove, revoke, a lower role)
+ * without confirm=1, answers 200 with a confirmation page that says what
+ * will happen; a confirmed POST does it and answers 303 back to the team
+ * page. 404 unknown action or a member id not in this workspace; 403 and
+ * 409 per the team rules; 422 a role that is not one of the four.
+ */
+static void member_action(struct ctx *c)
+{
+	int is_post = strcmp(c->req->method, "POST") == 0;
+	const char *id = member_id_param(c), *why = NULL, *notice = NULL;
+	const char *role_text = http_field(c->req, A_ROLE);
+	enum role new_role = role_parse(role_text);
+	enum action act = ACT__MAX;
+	struct member m;
+	int rc, billing = 0;
+
+	for (int i = 0; i < ACT__MAX; i++)
+		if (c->req->ncapture > 2 && strcmp(c->req->capture[2], action_names[i]) == 0)
+			act = (enum action)i;
+	if (id == NULL || act == ACT__MAX) {
+		page_error(c, 404, "There is no such member or action in this workspace.");
+		return;
+	}
+	if (is_post && lock_workspace(c) != 0)
+		return;
+	memset(&m, 0, sizeof(m));
+	rc = member_load(c, id, &m);
+	if (rc < 0)
+		return;
+	if (rc == 0) {
+		page_error(c, 404, "There is no such member in this workspace.");
+		return;
+	}
+	if (act == ACT_ROLE && is_post && new_role == ROLE_NONE) {
+		form_error(c, "role", "Choose one of the roles owner, admin, member or viewer.");
+		render_confirm(c, 422, act, &m, ROLE_NONE);
+		return;
+	}
+	if (act == ACT_ROLE && !is_post) {
+		/* The role form: who may be changed at all is checked on the POST. */
+		if (m.role == ROLE_OWNER && c->ws->role != ROLE_OWNER) {
+			page_error(c, 403, "Only an owner can change, deactivate or remove an owner.");
+			return;
+		}
+		render_confirm(c, 200, act, &m, ROLE_NONE);
+		return;
+	}
+	rc = rules_check(c, act, &m, new_role, &why, &billing);
+	if (rc < 0)
+		return;
+	if (rc > 0) {
+		refuse(c, rc, why, billing);
+		return;
+	}
+	if (act == ACT_ROLE && new_role == m.role) {
+		page_redirect_notice(c, team_path(c), arena_printf(c->arena,
+		                     "%s already is %s; nothing changed.", who(&m), role_name(m.role)));
+		return;
+	}
+	if (!is_post || (http_field(c->req, A_CONFIRM) == NULL &&
+	                 (act == ACT_DEACTIVATE || act == ACT_REMOVE || act == ACT_REVOKE ||
+	                  is_demotion(act, &m, new_role)))) {
+		render_confirm(c, 200, act, &m, new_role);
+		return;
+	}
+	if (apply(c, act, &m, new_role, &notice) != 0) {
+		c->db_failed = 1;
+		return;
+	}
+	if (m.is_self && (act == ACT_DEACTIVATE || act == ACT_REMOVE)) {
+		/* No access here any more: somewhere they can still go. */
+		page_redirect_notice(c, "/login", notice);
+		return;
+	}
+	page_redirect_notice(c, team_path(c), notice);
+}
+
+static const struct route routes[] = {
+	{ "GET", "/w/*/settings", settings_get, ROUTE_WORKSPACE, PERM_VIEW_WORKSPACE, NULL, 0 },
+	{ "GET", "/w/*/settings/", settings_get, ROUTE_WORKSPACE, PERM_VIEW_WORKSPACE, NULL, 0 },
+	{ "GET", "/w/*/settings/team", team_get, ROUTE_WORKSPACE, PERM_VIEW_WORKSPACE,
+	  list_fields, L__MAX },
+	{ "GET", "/w/*/settings/team/", team_get, ROUTE_WORKSPACE, PERM_VIEW_WORKSPACE,
+	  list_fields, L__MAX },
+	{ "POST", "/w/*/settings/team/invite", team_invite_post, ROUTE_WORKSPACE, PERM_MANAGE_TEAM,
+	  invite_fields, I__MAX },
+	{ "GET", "/w/*/settings/team/*/*", member_action, ROUTE_WORKSPACE, PERM_MANAGE_TEAM,
+	  action_fields, A__MAX },
+	{ "POST", "/w/*/settings/team/*/*", member_action, ROUTE_WORKSPACE, PERM_MANAGE_TEAM,
+	  action_fields, A__MAX },
+};
+
+static const char *const templates[] = { "team.tmpl", "team_confirm.tmpl", NULL };
+
+/*
+ * Once per worker, before it connects: generic plans for our prepared
+ * statements. The page statement is large, and planning it afresh on every
+ * request (PostgreSQL's choice for small workspaces) costs more than
+ * running it; its generic plan walks the same indexes for any workspace.
+ * An operator's own PGOPTIONS wins.
+ */
+static int team_init(void)
+{
+	setenv("PGOPTIONS", "-c plan_cache_mode=force_generic_plan", 0);
+	return 0;
+}
+
+static const struct page page = {
+	"team", routes, sizeof(routes) / sizeof(routes[0]),
+	stmts, sizeof(stmts) / sizeof(stmts[0]), templates, team_init,
+};
+
+int main(int argc, char **argv)
+{
+	return app_main(argc, argv, &page);
+}
