@@ -68,6 +68,7 @@ bench() {
 echo "wrk: 2 threads, $CONNS connections, ${DURATION}s each; $SETTINGS_WORKERS workers per page"
 bench "static team page (nginx file)" "http://127.0.0.1:$STATIC_PORT/static/team.html"; ceiling=$LAST
 bench "bare FastCGI + 1 query (baseline)" "http://127.0.0.1:$STATIC_PORT/baseline"; floor=$LAST
+bench "GET /healthz (tx + 1 query)" "$BASE/healthz"
 bench "GET /w/acme/settings/team" "$BASE/w/acme/settings/team" -H "$COOKIE"; team=$LAST
 bench "static login page (nginx file)" "http://127.0.0.1:$STATIC_PORT/static/login.html"; lceil=$LAST
 bench "GET /login" "$BASE/login"; loginp=$LAST

@@ -157,10 +157,14 @@ BEGIN
         RETURN;
     END IF;
 
+    -- Activity stamps are best effort: a row another transaction holds is
+    -- skipped rather than waited for (waiting could deadlock with a team
+    -- action that already locked it, and a stamp a minute late is harmless).
     IF v_sess.last_seen_at < now() - interval '60 seconds' THEN
         UPDATE sessions se
            SET last_seen_at = now()
-         WHERE se.id = v_sess.id;
+         WHERE se.id = (SELECT s2.id FROM sessions s2 WHERE s2.id = v_sess.id
+                         FOR NO KEY UPDATE SKIP LOCKED);
     END IF;
 
     session_id := v_sess.id;
@@ -192,7 +196,8 @@ BEGIN
                OR v_ws.tm_last_active_at < now() - interval '60 seconds' THEN
                 UPDATE team_members tm
                    SET last_active_at = now()
-                 WHERE tm.id = v_ws.tm_id;
+                 WHERE tm.id = (SELECT t2.id FROM team_members t2 WHERE t2.id = v_ws.tm_id
+                                 FOR NO KEY UPDATE SKIP LOCKED);
             END IF;
         END IF;
     END IF;
