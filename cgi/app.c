@@ -399,6 +399,18 @@ static const char *client_ip(const struct ctx *c)
 	return ip;
 }
 
+const char *route_uuid(struct ctx *c, size_t i)
+{
+	struct field f;
+
+	if (i >= c->req->ncapture)
+		return NULL;
+	memset(&f, 0, sizeof(f));
+	f.raw = c->req->capture[i];
+	f.value = arena_strdup(c->arena, f.raw);
+	return valid_uuid(&f) ? f.value : NULL;
+}
+
 const char *app_client_ip(struct ctx *c)
 {
 	return client_ip(c);

@@ -168,6 +168,8 @@ int audit_log(struct ctx *c, const char *action, const char *resource_type,
  */
 void app_set_cookie(struct ctx *c, const char *base, const char *value, long max_age);
 const char *app_get_cookie(struct ctx *c, const char *base);
+/* Route capture i as a lowercased UUID, or NULL when absent or not a UUID. */
+const char *route_uuid(struct ctx *c, size_t i);
 /* The client address when it is a well-formed IP, else NULL. */
 const char *app_client_ip(struct ctx *c);
 

@@ -298,19 +298,6 @@ static int new_uuid(char out[37])
 	return 0;
 }
 
-/* The integration id of the route (capture[1]) when it is a well-formed UUID, else NULL. */
-static const char *route_id(struct ctx *c)
-{
-	struct field f;
-
-	if (c->req->ncapture < 2)
-		return NULL;
-	memset(&f, 0, sizeof(f));
-	f.raw = c->req->capture[1];
-	f.value = arena_strdup(c->arena, f.raw);
-	return valid_uuid(&f) ? f.value : NULL;
-}
-
 /* "/w/<slug>/settings/integrations", where every action returns to. */
 static const char *list_path(struct ctx *c)
 {
@@ -1281,7 +1268,7 @@ static void edit_get(struct ctx *c)
 {
 	struct integ it;
 
-	if (load_one(c, route_id(c), 0, &it) != 0) {
+	if (load_one(c, route_uuid(c, 1), 0, &it) != 0) {
 		if (!c->db_failed)
 			page_error(c, 404, "There is no such integration in this workspace.");
 		return;
@@ -1465,7 +1452,7 @@ static void update_post(struct ctx *c)
 	const char *ct, *key_id, *sqlstate, *params[11];
 	PGresult *r;
 
-	if (load_one(c, route_id(c), 1, &it) != 0) {
+	if (load_one(c, route_uuid(c, 1), 1, &it) != 0) {
 		if (!c->db_failed)
 			page_error(c, 404, "There is no such integration in this workspace.");
 		return;
@@ -1538,7 +1525,7 @@ static void set_enabled(struct ctx *c, int on)
 	const char *params[4];
 	PGresult *r;
 
-	if (load_one(c, route_id(c), 1, &it) != 0) {
+	if (load_one(c, route_uuid(c, 1), 1, &it) != 0) {
 		if (!c->db_failed)
 			page_error(c, 404, "There is no such integration in this workspace.");
 		return;
@@ -1586,7 +1573,7 @@ static void delete_get(struct ctx *c)
 {
 	struct integ it;
 
-	if (load_one(c, route_id(c), 0, &it) != 0) {
+	if (load_one(c, route_uuid(c, 1), 0, &it) != 0) {
 		if (!c->db_failed)
 			page_error(c, 404, "There is no such integration in this workspace.");
 		return;
@@ -1604,7 +1591,7 @@ static void delete_post(struct ctx *c)
 	const char *params[2];
 	PGresult *r;
 
-	if (load_one(c, route_id(c), 1, &it) != 0) {
+	if (load_one(c, route_uuid(c, 1), 1, &it) != 0) {
 		if (!c->db_failed)
 			page_error(c, 404, "There is no such integration in this workspace.");
 		return;
@@ -1683,7 +1670,7 @@ static void test_post(struct ctx *c)
 	int ok;
 	PGresult *r;
 
-	if (load_one(c, route_id(c), 0, &it) != 0) {
+	if (load_one(c, route_uuid(c, 1), 0, &it) != 0) {
 		if (!c->db_failed)
 			page_error(c, 404, "There is no such integration in this workspace.");
 		return;

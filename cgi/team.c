@@ -318,19 +318,6 @@ static const char *until(struct arena *a, long secs)
 	return arena_printf(a, "in %s", plural(a, (secs + 3600) / 86400, "day"));
 }
 
-/* The route's member id, lowercased, or NULL when it is not a UUID. */
-static const char *member_id_param(struct ctx *c)
-{
-	struct field f;
-
-	if (c->req->ncapture < 2)
-		return NULL;
-	memset(&f, 0, sizeof(f));
-	f.raw = c->req->capture[1];
-	f.value = arena_strdup(c->arena, f.raw);
-	return valid_uuid(&f) ? f.value : NULL;
-}
-
 /* The ILIKE pattern for a search: the text with \ % _ escaped, between %. */
 static const char *like_pattern(struct arena *a, const char *q)
 {
@@ -1326,7 +1313,7 @@ static int apply(struct ctx *c, enum action act, const struct member *m, enum ro
 static void member_action(struct ctx *c)
 {
 	int is_post = strcmp(c->req->method, "POST") == 0;
-	const char *id = member_id_param(c), *why = NULL, *notice = NULL;
+	const char *id = route_uuid(c, 1), *why = NULL, *notice = NULL;
 	const char *role_text = http_field(c->req, A_ROLE);
 	enum role new_role = role_parse(role_text);
 	enum action act = ACT__MAX;
