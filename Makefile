@@ -11,7 +11,7 @@ export VAR PORT PGPORT
 CC      ?= cc
 PKGS     = libpq libcrypto libcurl
 CSTD     = -std=c17 -D_GNU_SOURCE
-WARN     = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes
+WARN     = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS  ?= -O2 -g

@@ -189,7 +189,7 @@ static void fill_switcher(struct ctx *c, const char *lines)
  * transaction, which row-level security reads. 0 ok (session may be NULL),
  * -1 on database failure.
  */
-static int session_load(struct ctx *c, const char *slug)
+static int session_load(struct ctx *c, const char *slug, const struct prefetch *pre)
 {
 	const char *token = cookie_get(c, "session");
 	char hash[65], idle[24];
@@ -204,12 +204,12 @@ static int session_load(struct ctx *c, const char *slug)
 	params[0] = *token ? hash : NULL;
 	params[1] = slug;
 	params[2] = idle;
-	r = db_begin_exec(c, "session_context", 3, params, &broken);
+	r = db_begin_exec(c, "session_context", 3, params, pre, &c->prefetched, &broken);
 	if (r == NULL && broken) {
 		/* The server restarted since our last request: reconnect once. */
 		db_close();
 		if (db_ensure() == 0)
-			r = db_begin_exec(c, "session_context", 3, params, &broken);
+			r = db_begin_exec(c, "session_context", 3, params, pre, &c->prefetched, &broken);
 	}
 	if (r == NULL)
 		return -1;
@@ -499,10 +499,21 @@ static void dispatch(struct ctx *c)
 
 		if (rc == -2)
 			fatal_error = 1;
-		/* One round trip: BEGIN, the session, the membership, the switcher. */
+		struct prefetch pre;
+		int use_pre = 0;
+
+		if (route->prefetch != NULL && is_get) {
+			memset(&pre, 0, sizeof(pre));
+			use_pre = route->prefetch(c, &pre);
+		}
+		/*
+		 * One round trip: BEGIN, the session, the membership, the switcher
+		 * (and for a prefetching GET, the page's read and COMMIT too).
+		 */
 		if (rc != 0 ||
-		    session_load(c, (route->flags & ROUTE_WORKSPACE) ? c->req->capture[0] : NULL) != 0 ||
-		    PQtransactionStatus(db_conn()) != PQTRANS_INTRANS) {
+		    session_load(c, (route->flags & ROUTE_WORKSPACE) ? c->req->capture[0] : NULL,
+		                 use_pre ? &pre : NULL) != 0 ||
+		    PQtransactionStatus(db_conn()) != (use_pre ? PQTRANS_IDLE : PQTRANS_INTRANS)) {
 			c->db_failed = 1;
 			return;
 		}
@@ -581,6 +592,8 @@ static void handle(char **envp, http_reader read, void *read_ctx, struct buf *ou
 	else
 		dispatch(&c);
 
+	PQclear(c.prefetched);
+	c.prefetched = NULL;
 	if (db_conn() != NULL && PQtransactionStatus(db_conn()) != PQTRANS_IDLE) {
 		int commit = !c.db_failed && c.tx != TX_ROLLBACK &&
 		             (c.tx == TX_COMMIT || resp.status < 400);

@@ -62,6 +62,20 @@ enum route_flags {
 };
 
 /*
+ * A read a GET handler will need, known from the request alone (before the
+ * session is checked). The library sends it in the same round trip as
+ * BEGIN, the session lookup and COMMIT; its SQL must take the workspace from
+ * current_setting('app.current_workspace_id') (row-level security scopes it
+ * too). The handler then finds the result in c->prefetched and must not
+ * query the database again (the transaction is already over).
+ */
+struct prefetch {
+	const char *stmt;
+	int nparams;
+	const char *params[6];
+};
+
+/*
  * A route: method + pattern where "*" matches one path segment and is
  * captured in order into req->capture[]. The field table validates the
  * query/body before the handler runs.
@@ -74,6 +88,8 @@ struct route {
 	enum perm perm;
 	const struct field_spec *fields;
 	size_t nfields;
+	/* Optional, GET only: fill p and return 1 to prefetch, 0 to skip. */
+	int (*prefetch)(struct ctx *c, struct prefetch *p);
 };
 
 /* A prepared statement: prepared once per connection, run by name. */
@@ -108,6 +124,7 @@ struct ctx {
 	struct tvars *vars;                /* page variables, layout ones pre-filled */
 	const char *csrf;                  /* the token forms must carry */
 	int db_failed;                     /* a statement failed: answer 503 */
+	PGresult *prefetched;              /* the route's prefetch result, or NULL */
 	int tx;                            /* TX_AUTO, TX_COMMIT or TX_ROLLBACK */
 };
 

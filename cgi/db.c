@@ -150,14 +150,17 @@ const char *db_value(struct ctx *c, const PGresult *r, int row, int col)
 
 /*
  * BEGIN and one prepared statement in a single round trip (libpq pipeline
- * mode). Returns the statement's result (caller clears) with the
- * transaction open, or NULL with *broken set when the connection is gone.
+ * mode); with pre, also that read and COMMIT, in the same round trip.
+ * Returns the statement's result (caller clears), with the transaction open
+ * (or, with pre, committed and *pre_result set), or NULL with *broken set
+ * when the connection can no longer be trusted.
  */
 PGresult *db_begin_exec(struct ctx *c, const char *stmt, int nparams,
-                        const char *const *params, int *broken)
+                        const char *const *params, const struct prefetch *pre,
+                        PGresult **pre_result, int *broken)
 {
-	PGresult *r, *out = NULL;
-	int ok = 1, step = 0;
+	PGresult *r, *out = NULL, *extra = NULL;
+	int ok = 1, step = 0, last = pre ? 4 : 2;
 
 	*broken = 0;
 	if (conn == NULL || !PQenterPipelineMode(conn)) {
@@ -166,10 +169,16 @@ PGresult *db_begin_exec(struct ctx *c, const char *stmt, int nparams,
 	}
 	if (!PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) ||
 	    !PQsendQueryPrepared(conn, stmt, nparams, params, NULL, NULL, 0) ||
+	    (pre != NULL &&
+	     (!PQsendQueryPrepared(conn, pre->stmt, pre->nparams, pre->params, NULL, NULL, 0) ||
+	      !PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))) ||
 	    !PQpipelineSync(conn))
 		ok = 0;
-	/* Results arrive as: BEGIN, NULL, statement, NULL, PIPELINE_SYNC (step counts NULLs). */
-	while (ok && step < 4) {
+	/*
+	 * Results arrive one per query, each followed by NULL, then
+	 * PIPELINE_SYNC: step counts the NULLs, so it names the query.
+	 */
+	while (ok && step <= last) {
 		ExecStatusType st;
 
 		r = PQgetResult(conn);
@@ -184,14 +193,17 @@ PGresult *db_begin_exec(struct ctx *c, const char *stmt, int nparams,
 			PQclear(r);
 			break;
 		}
-		if (step == 0 && st != PGRES_COMMAND_OK)
+		if ((step == 0 || step == 3) && st != PGRES_COMMAND_OK)
 			ok = 0;
-		if (step == 1 && st == PGRES_TUPLES_OK) {
-			out = r;
+		if ((step == 1 || step == 2) && st == PGRES_TUPLES_OK) {
+			if (step == 1)
+				out = r;
+			else
+				extra = r;
 			continue;
 		}
-		if (step == 1) {
-			app_log(c, "sql %s: %s", stmt, PQresultErrorMessage(r));
+		if (step == 1 || step == 2) {
+			app_log(c, "sql %s: %s", step == 1 ? stmt : pre->stmt, PQresultErrorMessage(r));
 			ok = 0;
 		}
 		PQclear(r);
@@ -203,9 +215,12 @@ PGresult *db_begin_exec(struct ctx *c, const char *stmt, int nparams,
 		 * caller drops it and tries once more on a fresh one. */
 		*broken = 1;
 		PQclear(out);
+		PQclear(extra);
 		c->tx = TX_ROLLBACK;
 		return NULL;
 	}
+	if (pre_result != NULL)
+		*pre_result = extra;
 	return out;
 }
 

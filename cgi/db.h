@@ -12,7 +12,9 @@ int db_ensure(void);
 PGconn *db_conn(void);
 void db_close(void);
 struct ctx;
+struct prefetch;
 PGresult *db_begin_exec(struct ctx *c, const char *stmt, int nparams,
-                        const char *const *params, int *broken);
+                        const char *const *params, const struct prefetch *pre,
+                        PGresult **pre_result, int *broken);
 
 #endif

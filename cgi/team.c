@@ -38,6 +38,13 @@
 	"to_char(tm.invitation_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"') AS expires_at, " \
 	"floor(extract(epoch FROM tm.invitation_expires_at - now()))::bigint AS expires_in "
 
+/*
+ * The workspace of the page statements: $1 when the caller passes it, else
+ * the one the session lookup set for this transaction (the prefetched GET,
+ * which is sent before the workspace id is known; see team_prefetch).
+ */
+#define WS "coalesce($1::uuid, nullif(current_setting('app.current_workspace_id', true), '')::uuid)"
+
 /* The membership columns ROW_COLS reads, as tm. */
 #define TM_COLS(t) \
 	t ".id, " t ".user_id, " t ".role, " t ".status, " t ".invitation_email, " \
@@ -64,7 +71,7 @@
 #define SECTION(ord, status, dir) \
 	"(SELECT " ord " AS ord, row_number() OVER () AS seq, s.* FROM (SELECT " ROW_COLS \
 	"FROM (SELECT " TM_COLS("p") " FROM team_members p " \
-	"      WHERE p.workspace_id = $1::uuid AND p.status = '" status "' " \
+	"      WHERE p.workspace_id = " WS " AND p.status = '" status "' " \
 	"      AND p.deleted_at IS NULL " \
 	"      ORDER BY coalesce(p.accepted_at, p.created_at) " dir ", p.id " dir " " \
 	"      LIMIT " PAGE_FETCH " OFFSET $2::int) tm " ROW_JOINS \
@@ -76,7 +83,7 @@
 	"FROM (SELECT m.id, m.joined_at FROM m WHERE m.status = '" status "' " \
 	"      ORDER BY m.joined_at " dir ", m.id " dir " LIMIT " PAGE_FETCH " OFFSET $2::int) q " \
 	"CROSS JOIN LATERAL (SELECT " TM_COLS("p") " FROM team_members p " \
-	"  WHERE p.id = q.id AND p.workspace_id = $1::uuid OFFSET 0) tm " ROW_JOINS \
+	"  WHERE p.id = q.id AND p.workspace_id = " WS " OFFSET 0) tm " ROW_JOINS \
 	"ORDER BY q.joined_at " dir ", q.id " dir ") s)"
 
 #define SECTIONS(section) \
@@ -87,19 +94,19 @@
 	") l ON true ORDER BY l.ord, l.seq"
 
 #define COUNT_WHERE(status) \
-	"FROM team_members c WHERE c.workspace_id = $1::uuid AND c.status = '" status "' " \
+	"FROM team_members c WHERE c.workspace_id = " WS " AND c.status = '" status "' " \
 	"AND c.deleted_at IS NULL"
 
 /* Active members: the trigger-kept counter (005_counters), counted only without one. */
 #define ACTIVE_COUNT \
 	"coalesce((SELECT bc.team_members_current FROM billing_config bc " \
-	"          WHERE bc.workspace_id = $1::uuid), " \
+	"          WHERE bc.workspace_id = " WS "), " \
 	"         (SELECT count(*) " COUNT_WHERE("active") "))"
 
 #define SEATS_AND_OWNERS \
 	"(SELECT count(*) " COUNT_WHERE("active") " AND c.role = 'owner') AS n_owners, " \
 	"(SELECT bc.team_members_limit FROM billing_config bc " \
-	"  WHERE bc.workspace_id = $1::uuid) AS seats_limit "
+	"  WHERE bc.workspace_id = " WS ") AS seats_limit "
 
 /*
  * Members whose name or email contains the search ($3, an ILIKE pattern),
@@ -112,7 +119,7 @@
 	"WITH m AS MATERIALIZED (SELECT tm.id, tm.status, tm.joined_at " \
 	"FROM users u CROSS JOIN LATERAL (SELECT t.id, t.status, " \
 	"  coalesce(t.accepted_at, t.created_at) AS joined_at FROM team_members t " \
-	"  WHERE t.workspace_id = $1::uuid AND t.user_id = u.id AND t.deleted_at IS NULL " \
+	"  WHERE t.workspace_id = " WS " AND t.user_id = u.id AND t.deleted_at IS NULL " \
 	"  OFFSET 0) tm " \
 	"WHERE u.email ILIKE $3 OR u.full_name ILIKE $3) "
 
@@ -135,7 +142,7 @@ static const struct stmt stmts[] = {
 	  "SELECT tm.invitation_email, tm.role, "
 	  "to_char(tm.invitation_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"'), "
 	  "floor(extract(epoch FROM tm.invitation_expires_at - now()))::bigint "
-	  "FROM team_members tm WHERE tm.workspace_id = $1::uuid AND tm.invitation_token = $2 "
+	  "FROM team_members tm WHERE tm.workspace_id = " WS " AND tm.invitation_token = $2 "
 	  "AND tm.status = 'pending' AND tm.deleted_at IS NULL" },
 	/*
 	 * Every change first takes this lock: team changes of one workspace run
@@ -712,7 +719,12 @@ static void render_team(struct ctx *c, int status, const char *q, long pageno)
 	params[0] = c->ws->id;
 	params[1] = offset;
 	params[2] = q ? like_pattern(c->arena, q) : NULL;
-	r = db_exec(c, q ? "team_page_search" : "team_page", q ? 3 : 2, params, NULL);
+	if (c->prefetched != NULL) {
+		r = c->prefetched;     /* the same statement, sent with the session lookup */
+		c->prefetched = NULL;
+	} else {
+		r = db_exec(c, q ? "team_page_search" : "team_page", q ? 3 : 2, params, NULL);
+	}
 	if (r == NULL)
 		return;
 	for (int k = 0; k < 3; k++)
@@ -780,6 +792,27 @@ static void settings_get(struct ctx *c)
  * GET /w/{slug}/settings/team (?q= search by name or email, ?page=): 200;
  * 422 when the search text is too long or not a single line.
  */
+/*
+ * The GET page's one statement, known from the query string alone, goes to
+ * PostgreSQL in the same round trip as the session lookup (app.h, struct
+ * prefetch). Not when the page needs more: a bad search (422) or the
+ * one-time invitation link to show (another read).
+ */
+static int team_prefetch(struct ctx *c, struct prefetch *p)
+{
+	const char *q = search_text(c, http_field(c->req, L_Q));
+	long pageno = http_field(c->req, L_PAGE) ? c->req->fields[L_PAGE].num : 1;
+
+	if (http_field_invalid(c->req, L_Q) || app_get_cookie(c, INVITE_COOKIE) != NULL)
+		return 0;
+	p->stmt = q ? "team_page_search" : "team_page";
+	p->nparams = q ? 3 : 2;
+	p->params[0] = NULL;
+	p->params[1] = arena_printf(c->arena, "%ld", (pageno - 1) * PAGE_SIZE);
+	p->params[2] = q ? like_pattern(c->arena, q) : NULL;
+	return 1;
+}
+
 static void team_get(struct ctx *c)
 {
 	const char *q = search_text(c, http_field(c->req, L_Q));
@@ -1385,9 +1418,9 @@ static const struct route routes[] = {
 	{ "GET", "/w/*/settings", settings_get, ROUTE_WORKSPACE, PERM_VIEW_WORKSPACE, NULL, 0 },
 	{ "GET", "/w/*/settings/", settings_get, ROUTE_WORKSPACE, PERM_VIEW_WORKSPACE, NULL, 0 },
 	{ "GET", "/w/*/settings/team", team_get, ROUTE_WORKSPACE, PERM_VIEW_WORKSPACE,
-	  list_fields, L__MAX },
+	  list_fields, L__MAX, team_prefetch },
 	{ "GET", "/w/*/settings/team/", team_get, ROUTE_WORKSPACE, PERM_VIEW_WORKSPACE,
-	  list_fields, L__MAX },
+	  list_fields, L__MAX, team_prefetch },
 	{ "POST", "/w/*/settings/team/invite", team_invite_post, ROUTE_WORKSPACE, PERM_MANAGE_TEAM,
 	  invite_fields, I__MAX },
 	{ "GET", "/w/*/settings/team/*/*", member_action, ROUTE_WORKSPACE, PERM_MANAGE_TEAM,
