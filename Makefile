@@ -98,8 +98,9 @@ fuzz: | $(B)/fuzz
 	  n=$$(basename $$f .c); \
 	  clang $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -Icgi $(PKG_CFLAGS) \
 	    cgi/util.c cgi/http.c cgi/tmpl.c $$f -o $(B)/fuzz/$$n || exit 1; \
-	  mkdir -p tests/fuzz/corpus/$${n#fuzz_}; \
-	  $(B)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) tests/fuzz/corpus/$${n#fuzz_} || exit 1; \
+	  mkdir -p $(B)/fuzz/corpus-$$n; \
+	  $(B)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) $(B)/fuzz/corpus-$$n \
+	    tests/fuzz/corpus/$${n#fuzz_} || exit 1; \
 	done
 
 install: all

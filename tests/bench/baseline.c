@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /*
  * Usage: baseline SOCKET FILE (SETTINGS_WORKERS processes). Serves FILE's bytes for every request after
