@@ -82,3 +82,9 @@ awk -v t="$team" -v c="$ceiling" -v f="$floor" -v l="$loginp" -v lc="$lceil" 'BE
 	printf "team page / bare FastCGI:     %.2f   (target >= 0.80)\n", t / f
 	printf "login page / static file:     %.2f\n", l / lc
 }'
+
+# The team page of a 10,000-member workspace beside the seeded one (its own stack).
+if [ "${BENCH_LARGE:-1}" != 0 ]; then
+	echo
+	BENCH_VAR= BENCH_PORT= BENCH_PGPORT= sh "$ROOT/scripts/bench-team.sh"
+fi
