@@ -4,14 +4,16 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 cleanup() {
-	trap - INT TERM EXIT
+	# A second Ctrl-C (or the terminal closing) must not cut the cleanup short.
+	trap '' INT TERM HUP
+	trap - EXIT
 	echo
 	echo "stopping..."
 	stack_stop
 	pg_stop
 	exit 0
 }
-trap cleanup INT TERM EXIT
+trap cleanup INT TERM HUP EXIT
 
 pg_start
 stack_start
