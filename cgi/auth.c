@@ -32,6 +32,8 @@ static const char generic_failure[] = "That email and password do not match an a
 /* GET /login: the form. 200. */
 static void login_get(struct ctx *c)
 {
+	/* next may carry a token (an invitation link): never pass it on. */
+	c->resp->no_referrer = 1;
 	tvars_set(c->vars, "title", "Sign in");
 	tvars_set(c->vars, "next", http_field(c->req, K_NEXT));
 	page_render(c, 200, "login.tmpl");

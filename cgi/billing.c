@@ -893,7 +893,7 @@ static const char *stripe_verify(struct ctx *c, const char *header, const char *
  * (by event id) and never older than the last one applied. 200 for applied,
  * replayed, out-of-order, unknown-type and unknown-customer events alike;
  * 400 for a bad, missing or stale signature, or a body that is not a JSON
- * event; 500 when no secret is configured.
+ * event; 503 when no secret is configured.
  */
 static void webhook_post(struct ctx *c)
 {
@@ -910,7 +910,7 @@ static void webhook_post(struct ctx *c)
 	c->session = NULL;         /* changes come from Stripe, not from a signed-in person */
 	if (secret == NULL || *secret == '\0') {
 		app_log(c, "stripe webhook: STRIPE_WEBHOOK_SECRET is not set");
-		webhook_answer(c, 500, "webhook not configured");
+		webhook_answer(c, 503, "webhook not configured");
 		return;
 	}
 	if ((why = stripe_verify(c, http_env(c->req, "HTTP_STRIPE_SIGNATURE"), secret)) != NULL) {

@@ -679,7 +679,7 @@ static void check_field(struct ctx *c, int k, struct input *in,
 			msg = "Choose none, bearer token or HMAC signature.";
 		break;
 	case K_TIMEOUT_MS:
-		if (v == NULL)
+		if (v == NULL && !invalid)
 			v = "5000";
 		else if (invalid || !parse_range(v, 100, 30000, &n))
 			msg = "Enter a whole number of milliseconds from 100 to 30000.";

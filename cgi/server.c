@@ -174,7 +174,7 @@ static int open_socket(const char *path)
 	mode_t old;
 	int fd;
 
-	if (mode_s != NULL) {
+	if (mode_s != NULL && *mode_s != '\0') {
 		char *end;
 
 		mode = strtol(mode_s, &end, 8);

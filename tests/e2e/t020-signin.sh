@@ -60,6 +60,9 @@ sql "UPDATE login_attempts SET attempted_at = now() - interval '16 minutes'" >/d
 login lock member@example.com demo-password
 is "once the window has passed, signing in works again" "$STATUS" 303
 
+get tk '/login?next=%2Finvite%2Faccept%3Ftoken%3Dabc'
+is "the sign-in page sends no referrer (next may carry a token)" "$(header Referrer-Policy)" "no-referrer"
+
 # next: only local paths.
 get n /login
 post n /login email=demo@example.com password=demo-password next=/w/acme/settings/integrations

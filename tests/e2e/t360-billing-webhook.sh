@@ -176,3 +176,12 @@ is "five simultaneous deliveries: all 200" "$(cat "$T"/par1 "$T"/par2 "$T"/par3 
 is "... one stripe_events row" "$(sql "SELECT count(*) FROM stripe_events WHERE event_id = 'evt_050'")" 1
 is "... applied once (one audit row)" "$(applied $GLOBEX)" 2
 is "... Globex active again" "$(row plan_status $GLOBEX)" active
+
+# 11. No STRIPE_WEBHOOK_SECRET configured: 503 (not a 500), nothing recorded.
+n0=$(events)
+chmod a+rwx "$T"
+printf '%s' '{"id":"evt_unconfigured"}' | as_user env -i PATH="$PATH" REQUEST_METHOD=POST REQUEST_URI=/webhooks/stripe \
+	HTTP_HOST=example.test CONTENT_TYPE=application/json CONTENT_LENGTH=25 HTTP_STRIPE_SIGNATURE="t=$(now),v1=00" \
+	DATABASE_URL="$(APP_URL)" SETTINGS_TEMPLATES="$ROOT/templates" "$BUILD/bin/billing" >"$T/cgi.out" 2>/dev/null
+check "no webhook secret configured: 503" grep -q '^Status: 503' "$T/cgi.out"
+is "... no event recorded" "$(events)" "$n0"

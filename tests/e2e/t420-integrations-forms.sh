@@ -101,6 +101,7 @@ bad "webhook: timeout 99" timeout_ms "Enter a whole number of milliseconds from 
 kept 99
 bad "webhook: timeout 30001" timeout_ms "Enter a whole number of milliseconds" integration_type=webhook integration_name=H url=https://example.com/x method=POST auth_type=none timeout_ms=30001
 bad "webhook: timeout not a number" timeout_ms "Enter a whole number of milliseconds" integration_type=webhook integration_name=H url=https://example.com/x method=POST auth_type=none timeout_ms=5s
+bad "webhook: timeout longer than its field" timeout_ms "Enter a whole number of milliseconds" integration_type=webhook integration_name=H url=https://example.com/x method=POST auth_type=none timeout_ms=12345678901234567
 bad "webhook: hmac secret too short" secret "An HMAC secret is 16 to 1024" integration_type=webhook integration_name=H url=https://example.com/x method=POST auth_type=hmac secret=short-secret
 bad "webhook: bearer token with a space" secret "A bearer token is 1 to 4096" integration_type=webhook integration_name=H url=https://example.com/x method=POST auth_type=bearer "secret=has space"
 bad "webhook: hmac without secret" secret "Enter the secret" integration_type=webhook integration_name=H url=https://example.com/x method=POST auth_type=hmac
