@@ -85,6 +85,9 @@ awk -v t="$team" -v c="$ceiling" -v f="$floor" -v l="$loginp" -v lc="$lceil" 'BE
 
 # The team page of a 10,000-member workspace beside the seeded one (its own stack).
 if [ "${BENCH_LARGE:-1}" != 0 ]; then
+	cleanup
+	trap - EXIT INT TERM
 	echo
-	BENCH_VAR= BENCH_PORT= BENCH_PGPORT= sh "$ROOT/scripts/bench-team.sh"
+	env -u DATABASE_URL -u VAR -u PORT -u PGPORT BENCH_VAR= BENCH_PORT= BENCH_PGPORT= \
+		sh "$ROOT/scripts/bench-team.sh"
 fi
