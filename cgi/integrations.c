@@ -887,10 +887,10 @@ static int open_secrets(struct ctx *c, const struct integ *it, struct integ_secr
 	return 0;
 }
 
-/* 500: the stored secrets do not open with this key ring (logged with the key id). */
+/* 503: the stored secrets do not open with this key ring (logged with the key id). */
 static void credentials_unreadable(struct ctx *c)
 {
-	page_error(c, 500, "The stored secrets of this integration cannot be read with the "
+	page_error(c, 503, "The stored secrets of this integration cannot be read with the "
 	           "configured encryption keys. Ask the operator to restore the missing key.");
 }
 
@@ -1394,7 +1394,7 @@ static void create_post(struct ctx *c)
 	}
 	if (new_uuid(id) != 0 || seal_secrets(c, &in, &none, id, &ct, &key_id) != 0) {
 		integ_secrets_wipe(&none);
-		page_error(c, 500, "The integration could not be saved. Please try again.");
+		page_error(c, 503, "The integration could not be saved. Please try again.");
 		goto out;
 	}
 	integ_secrets_wipe(&none);
@@ -1469,7 +1469,7 @@ static void update_post(struct ctx *c)
 		goto out;
 	}
 	if (seal_secrets(c, &in, &stored, it.id, &ct, &key_id) != 0) {
-		page_error(c, 500, "The integration could not be saved. Please try again.");
+		page_error(c, 503, "The integration could not be saved. Please try again.");
 		goto out;
 	}
 	params[0] = it.id;
@@ -1702,7 +1702,7 @@ static void test_post(struct ctx *c)
 	if (it.timeout != NULL)
 		parse_long(it.timeout, 100, 30000, &timeout);
 	if (new_uuid(event_id) != 0) {
-		page_error(c, 500, "The test event could not be prepared. Please try again.");
+		page_error(c, 503, "The test event could not be prepared. Please try again.");
 		return;
 	}
 	gmtime_r(&now, &tm);

@@ -320,7 +320,7 @@ static void accept_post(struct ctx *c)
 		}
 		if (password_hash(http_field(c->req, K_PASSWORD), app_config.bcrypt_cost, pwhash) != 0) {
 			app_log(c, "bcrypt failed");
-			page_error(c, 500, "Your password could not be saved. Please try again.");
+			page_error(c, 503, "Your password could not be saved. Please try again.");
 			return;
 		}
 		params[2] = full_name;

@@ -68,8 +68,8 @@ is "bearer: no signature header" "$(recv_get 4 header:x-settings-signature)" ""
 sql "UPDATE integrations_config SET credentials_encrypted = (SELECT credentials_encrypted FROM integrations_config WHERE id = '$SID') WHERE id = '$HID'" >/dev/null
 n0=$(recv_count)
 post demo "$I/$HID/test"
-is "another row's ciphertext does not decrypt: 500" "$STATUS" 500
-check "500 page explains, without detail" body_has "cannot be read with the configured encryption keys"
+is "another row's ciphertext does not decrypt: 503" "$STATUS" 503
+check "503 page explains, without detail" body_has "cannot be read with the configured encryption keys"
 is "nothing sent with unreadable secrets" "$(recv_count)" "$n0"
 sql "UPDATE integrations_config SET credentials_encrypted = '$ct0' WHERE id = '$HID'" >/dev/null
 
@@ -112,7 +112,7 @@ is "new ring only: signed with the same secret" "$(recv_get $((n0 + 1)) header:x
 CGI_ALLOW=1 CGI_KEYS="$NEW_KEY" cgi demo POST "$I/$SID" integration_name=Chat channel_id=C0AAAA1111 bot_token=
 is "new ring only: blank-secret update works" "$CGI_STATUS" 303
 post demo "$I/$HID/test"
-is "old key only: cannot decrypt after rotation (500)" "$STATUS" 500
+is "old key only: cannot decrypt after rotation (503)" "$STATUS" 503
 is "old key only: nothing sent" "$(recv_count)" $((n0 + 1))
 
 # Secrets never reach a log either.
