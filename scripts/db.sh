@@ -11,7 +11,7 @@ migrate() {
 	if [ -n "$URL" ]; then
 		MIGRATE_URL=$URL sh "$ROOT/scripts/migrate.sh" "$1"
 	else
-		pg_start >/dev/null
+		pg_start cluster >/dev/null
 		as_user env MIGRATE_URL="$(OWNER_URL)" sh "$ROOT/scripts/migrate.sh" "$1"
 	fi
 }
@@ -20,7 +20,7 @@ case "${1:-}" in
 migrate) migrate up ;;
 rollback) migrate down ;;
 psql)
-	pg_start >/dev/null
+	pg_start cluster >/dev/null
 	as_user psql -X "$(SUPER_URL)" ;;
 *) echo "usage: db.sh migrate|rollback|psql" >&2; exit 2 ;;
 esac

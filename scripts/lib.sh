@@ -60,6 +60,7 @@ psql_super() { as_user psql -X -q -v ON_ERROR_STOP=1 "$(SUPER_URL)" "$@"; }
 psql_postgres() { as_user psql -X -q -v ON_ERROR_STOP=1 "$(SUPER_URL postgres)" "$@"; }
 
 # Create the cluster once; start it; create roles, database; migrate; seed once.
+# With the argument "cluster", only the cluster, roles and database.
 pg_start() {
 	prepare_var
 	if [ ! -f "$VAR/pg/PG_VERSION" ]; then
@@ -87,6 +88,8 @@ CONF
 	if ! psql_postgres -tAc "SELECT 1 FROM pg_database WHERE datname='settings'" | grep -q 1; then
 		as_user "$PGBIN/createdb" -h "$VAR/run" -p "$PGPORT" -U postgres -O settings_owner settings
 	fi
+	# "pg_start cluster": stop here (make migrate / rollback / psql decide the rest).
+	[ "${1:-}" = cluster ] && return 0
 	as_user env MIGRATE_URL="$(OWNER_URL)" sh "$ROOT/scripts/migrate.sh" up >/dev/null
 	if [ "$(psql_super -tAc "SELECT count(*) FROM workspaces")" = "0" ]; then
 		as_user psql -X -q -v ON_ERROR_STOP=1 "$(OWNER_URL)" -1 -f "$ROOT/sql/seed/dev.sql" >/dev/null
