@@ -1341,6 +1341,36 @@ static int seal_secrets(struct ctx *c, const struct input *in, struct integ_secr
 }
 
 /*
+ * Run an insert or update under a savepoint. A duplicate name (23505) rolls
+ * back to it and re-shows the form with 409 and the message by the name;
+ * any other failure becomes the 503 page. NULL once that answer is given.
+ */
+static PGresult *write_or_conflict(struct ctx *c, const char *stmt, int nparams,
+                                   const char *const *params, enum itype t,
+                                   const struct integ *it)
+{
+	const char *sqlstate;
+	PGresult *r;
+
+	if (db_command(c, "SAVEPOINT integ_write") != 0) {
+		c->db_failed = 1;
+		return NULL;
+	}
+	r = db_exec(c, stmt, nparams, params, &sqlstate);
+	if (r != NULL)
+		return r;
+	if (sqlstate != NULL && strcmp(sqlstate, "23505") == 0 &&
+	    db_command(c, "ROLLBACK TO SAVEPOINT integ_write") == 0) {
+		field_error(c, K_NAME, arena_printf(c->arena, "This workspace already has a %s "
+		            "integration with this name.", type_labels[t]));
+		render_form(c, 409, t, it, 0);
+	} else {
+		c->db_failed = 1;
+	}
+	return NULL;
+}
+
+/*
  * POST /w/{slug}/settings/integrations: create. 303 to the list; 422 with
  * the form re-shown; 409 for a duplicate name or the plan's limit on
  * webhook and custom integrations.
@@ -1350,7 +1380,7 @@ static void create_post(struct ctx *c)
 	int t = type_index(http_field(c->req, K_TYPE));
 	struct integ_secrets none;
 	struct input in;
-	const char *ct, *key_id, *sqlstate, *params[12];
+	const char *ct, *key_id, *params[12];
 	char id[37];
 	PGresult *r;
 
@@ -1410,22 +1440,8 @@ static void create_post(struct ctx *c)
 	params[9] = in.rate;
 	params[10] = in.retry.data;
 	params[11] = c->session->user_id;
-	if (db_command(c, "SAVEPOINT integ_write") != 0) {
-		c->db_failed = 1;
+	if ((r = write_or_conflict(c, "integ_insert", 12, params, in.t, NULL)) == NULL)
 		goto out;
-	}
-	r = db_exec(c, "integ_insert", 12, params, &sqlstate);
-	if (r == NULL) {
-		if (sqlstate != NULL && strcmp(sqlstate, "23505") == 0 &&
-		    db_command(c, "ROLLBACK TO SAVEPOINT integ_write") == 0) {
-			field_error(c, K_NAME, arena_printf(c->arena, "This workspace already has a %s "
-			            "integration with this name.", type_labels[t]));
-			render_form(c, 409, in.t, NULL, 0);
-		} else {
-			c->db_failed = 1;
-		}
-		goto out;
-	}
 	if (audit_log(c, "integration.created", "integration", id,
 	              arena_printf(c->arena, "{\"new\":%s,\"secrets_changed\":%s}",
 	                           PQgetvalue(r, 0, 0), secrets_changed(c, &in))) != 0) {
@@ -1449,7 +1465,7 @@ static void update_post(struct ctx *c)
 	struct integ it;
 	struct integ_secrets stored;
 	struct input in;
-	const char *ct, *key_id, *sqlstate, *params[11];
+	const char *ct, *key_id, *params[11];
 	PGresult *r;
 
 	if (load_one(c, route_uuid(c, 1), 1, &it) != 0) {
@@ -1483,22 +1499,8 @@ static void update_post(struct ctx *c)
 	params[8] = in.rate;
 	params[9] = in.retry.data;
 	params[10] = c->session->user_id;
-	if (db_command(c, "SAVEPOINT integ_write") != 0) {
-		c->db_failed = 1;
+	if ((r = write_or_conflict(c, "integ_update", 11, params, it.t, &it)) == NULL)
 		goto out;
-	}
-	r = db_exec(c, "integ_update", 11, params, &sqlstate);
-	if (r == NULL) {
-		if (sqlstate != NULL && strcmp(sqlstate, "23505") == 0 &&
-		    db_command(c, "ROLLBACK TO SAVEPOINT integ_write") == 0) {
-			field_error(c, K_NAME, arena_printf(c->arena, "This workspace already has a %s "
-			            "integration with this name.", type_labels[it.t]));
-			render_form(c, 409, it.t, &it, 0);
-		} else {
-			c->db_failed = 1;
-		}
-		goto out;
-	}
 	if (PQntuples(r) != 1) {
 		PQclear(r);
 		page_error(c, 404, "There is no such integration in this workspace.");
