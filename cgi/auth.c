@@ -14,6 +14,7 @@ static const struct stmt stmts[] = {
 	  "          AND attempted_at > now() - $3::int * interval '1 second'), "
 	  "       (SELECT count(*) FROM login_attempts WHERE ip = $2::inet "
 	  "          AND attempted_at > now() - $3::int * interval '1 second')" },
+	{ "login_serialise", "SELECT pg_advisory_xact_lock(hashtext('login:' || $1))" },
 	{ "login_failure_add", "INSERT INTO login_attempts (email, ip) VALUES ($1, $2::inet)" },
 	{ "login_failures_clear", "DELETE FROM login_attempts WHERE email = $1" },
 	{ "first_workspace", "SELECT slug FROM auth_user_workspaces($1::uuid) LIMIT 1" },
@@ -85,6 +86,14 @@ static void login_post(struct ctx *c)
 	PGresult *r;
 	int ok;
 
+	/*
+	 * Attempts for one email take turns (until this transaction ends), so
+	 * parallel guesses cannot all pass the count before any is recorded.
+	 */
+	params[0] = email ? email : "";
+	if ((r = db_exec(c, "login_serialise", 1, params, NULL)) == NULL)
+		return;
+	PQclear(r);
 	if (locked_out(c, email, ip)) {
 		login_fail(c, 429, "Too many failed sign-in attempts. Wait 15 minutes and try again.");
 		return;

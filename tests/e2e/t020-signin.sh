@@ -63,6 +63,21 @@ is "once the window has passed, signing in works again" "$STATUS" 303
 get tk '/login?next=%2Finvite%2Faccept%3Ftoken%3Dabc'
 is "the sign-in page sends no referrer (next may carry a token)" "$(header Referrer-Policy)" "no-referrer"
 
+# Parallel guesses cannot beat the count: 20 at once, exactly 10 recorded.
+sql "DELETE FROM login_attempts" >/dev/null
+get par /login
+ptok=$(csrf par)
+i=0; while [ $i -lt 20 ]; do
+	curl -s -o /dev/null -w '%{http_code}\n' -b "$T/par.jar" --data-urlencode "csrf_token=$ptok" \
+		-d email=admin@example.com -d password=wrong "$BASE/login" >>"$T/par.codes" &
+	i=$((i + 1))
+done
+wait
+is "20 parallel wrong passwords: 10 answered 401" "$(grep -c '^401$' "$T/par.codes")" 10
+is "... and 10 answered 429" "$(grep -c '^429$' "$T/par.codes")" 10
+is "... and exactly 10 failures were recorded" "$(sql "SELECT count(*) FROM login_attempts WHERE email = 'admin@example.com'")" 10
+sql "DELETE FROM login_attempts" >/dev/null
+
 # next: only local paths.
 get n /login
 post n /login email=demo@example.com password=demo-password next=/w/acme/settings/integrations
