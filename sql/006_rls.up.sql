@@ -173,47 +173,40 @@ BEGIN
     user_name  := v_sess.full_name;
     csrf_token := v_sess.csrf_token;
 
+    -- Every active membership at once: the workspace switcher's lines
+    -- ("slug<TAB>name<TAB>role", by name) and the membership in p_slug's
+    -- workspace, which sets the row-level security context.
     IF p_slug IS NOT NULL THEN
-        SELECT w.id AS ws_id, w.name AS ws_name, w.slug AS ws_slug,
-               tm.id AS tm_id, tm.role AS tm_role,
-               tm.last_active_at AS tm_last_active_at
-          INTO v_ws
-          FROM workspaces w
-          JOIN team_members tm ON tm.workspace_id = w.id
-         WHERE w.slug = p_slug
-           AND w.deleted_at IS NULL
-           AND tm.user_id = v_sess.user_id
-           AND tm.status = 'active'
-           AND tm.deleted_at IS NULL;
-        IF FOUND THEN
-            workspace_id   := v_ws.ws_id;
-            workspace_name := v_ws.ws_name;
-            workspace_slug := v_ws.ws_slug;
-            member_id      := v_ws.tm_id;
-            member_role    := v_ws.tm_role;
-            PERFORM set_config('app.current_workspace_id', v_ws.ws_id::text, true);
-            IF v_ws.tm_last_active_at IS NULL
-               OR v_ws.tm_last_active_at < now() - interval '60 seconds' THEN
-                UPDATE team_members tm
-                   SET last_active_at = now()
-                 WHERE tm.id = (SELECT t2.id FROM team_members t2 WHERE t2.id = v_ws.tm_id
-                                 FOR NO KEY UPDATE SKIP LOCKED);
+        FOR v_ws IN
+            SELECT w.id AS ws_id, w.name AS ws_name, w.slug AS ws_slug,
+                   tm.id AS tm_id, tm.role AS tm_role,
+                   tm.last_active_at AS tm_last_active_at
+              FROM team_members tm
+              JOIN workspaces w ON w.id = tm.workspace_id
+             WHERE tm.user_id = v_sess.user_id
+               AND tm.status = 'active'
+               AND tm.deleted_at IS NULL
+               AND w.deleted_at IS NULL
+             ORDER BY w.name, w.slug
+        LOOP
+            workspaces := coalesce(workspaces || E'\n', '') || v_ws.ws_slug || E'\t'
+                          || translate(v_ws.ws_name, E'\t\n\r', '   ') || E'\t' || v_ws.tm_role;
+            IF v_ws.ws_slug = p_slug THEN
+                workspace_id   := v_ws.ws_id;
+                workspace_name := v_ws.ws_name;
+                workspace_slug := v_ws.ws_slug;
+                member_id      := v_ws.tm_id;
+                member_role    := v_ws.tm_role;
+                PERFORM set_config('app.current_workspace_id', v_ws.ws_id::text, true);
+                IF v_ws.tm_last_active_at IS NULL
+                   OR v_ws.tm_last_active_at < now() - interval '60 seconds' THEN
+                    UPDATE team_members tm
+                       SET last_active_at = now()
+                     WHERE tm.id = (SELECT t2.id FROM team_members t2 WHERE t2.id = v_ws.tm_id
+                                     FOR NO KEY UPDATE SKIP LOCKED);
+                END IF;
             END IF;
-        END IF;
-    END IF;
-
-    -- The workspace switcher, in the same round trip: one line per active
-    -- membership, "slug<TAB>name<TAB>role", ordered by name.
-    IF p_slug IS NOT NULL THEN
-        SELECT string_agg(w.slug || E'\t' || translate(w.name, E'\t\n\r', '   ')
-                          || E'\t' || tm.role, E'\n' ORDER BY w.name, w.slug)
-          INTO workspaces
-          FROM team_members tm
-          JOIN workspaces w ON w.id = tm.workspace_id
-         WHERE tm.user_id = v_sess.user_id
-           AND tm.status = 'active'
-           AND tm.deleted_at IS NULL
-           AND w.deleted_at IS NULL;
+        END LOOP;
     END IF;
 
     RETURN NEXT;
