@@ -30,11 +30,41 @@ static const struct field_spec login_fields[K__MAX] = {
 
 static const char generic_failure[] = "That email and password do not match an account.";
 
-/* GET /login: the form. 200. */
+/* The first workspace's team page of user_id, or NULL when they belong to none. */
+static const char *home_path(struct ctx *c, const char *user_id)
+{
+	const char *params[1] = { user_id }, *path = NULL;
+	PGresult *r = db_exec(c, "first_workspace", 1, params, NULL);
+
+	if (r == NULL)
+		return NULL;
+	if (PQntuples(r) == 1)
+		path = arena_printf(c->arena, "/w/%s/settings/team", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return path;
+}
+
+/*
+ * GET /login: the form (200). Someone already signed in goes on to next or
+ * their first workspace (303), or is told they belong to none (200).
+ */
 static void login_get(struct ctx *c)
 {
+	const char *next = http_field(c->req, K_NEXT);
+
 	/* next may carry a token (an invitation link): never pass it on. */
 	c->resp->no_referrer = 1;
+	if (c->session != NULL) {
+		const char *home = next ? next : home_path(c, c->session->user_id);
+
+		if (home != NULL) {
+			resp_redirect(c->resp, home);
+			return;
+		}
+		if (c->db_failed)
+			return;
+		tvars_set(c->vars, "no_workspace", "1");
+	}
 	tvars_set(c->vars, "title", "Sign in");
 	tvars_set(c->vars, "next", http_field(c->req, K_NEXT));
 	page_render(c, 200, "login.tmpl");
@@ -127,16 +157,10 @@ static void login_post(struct ctx *c)
 		c->db_failed = 1;
 		return;
 	}
-	if (next == NULL) {
-		params[0] = user_id;
-		r = db_exec(c, "first_workspace", 1, params, NULL);
-		if (r == NULL)
-			return;
-		if (PQntuples(r) == 1)
-			next = arena_printf(c->arena, "/w/%s/settings/team", PQgetvalue(r, 0, 0));
-		PQclear(r);
-	}
-	resp_redirect(c->resp, next ? next : "/login?welcome=1");
+	if (next == NULL)
+		next = home_path(c, user_id);
+	/* Without a workspace, /login says so (see login_get). */
+	resp_redirect(c->resp, next ? next : "/login");
 }
 
 /* POST /logout: ends the session server-side; 303 /login. */

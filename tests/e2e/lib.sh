@@ -38,7 +38,8 @@ post_raw() {
 }
 # csrf JAR: the token this browser's forms carry (session-bound once signed in).
 csrf() {
-	curl -sS -o "$T/csrfpage" -b "$T/$1.jar" -c "$T/$1.jar" "$BASE/login" >/dev/null
+	# /login shows the form, or (signed in) leads to a page whose sign-out form has it.
+	curl -sSL -o "$T/csrfpage" -b "$T/$1.jar" -c "$T/$1.jar" "$BASE/login" >/dev/null
 	sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' "$T/csrfpage" | head -1
 }
 # login JAR EMAIL [PASSWORD]: sign in; STATUS is the POST's status.

@@ -23,6 +23,18 @@ get u /w/acme/settings/team
 is "the session opens the team page" "$STATUS" 200
 check "signed-in pages are not cached" sh -c "grep -qi '^Cache-Control: no-store' '$T/headers'"
 
+get u /login
+is "signed in, /login goes on to the workspace" "$(header Location)" "/w/acme/settings/team"
+get u '/login?next=%2Fw%2Facme%2Fsettings%2Fintegrations'
+is "signed in, /login?next= goes on to next" "$(header Location)" "/w/acme/settings/integrations"
+sql "INSERT INTO users (email, password_hash, full_name, is_verified)
+     SELECT 'loner@example.com', password_hash, 'Lone User', true FROM users WHERE email = 'demo@example.com'" >/dev/null
+login lone loner@example.com
+is "someone in no workspace signs in to /login" "$(header Location)" "/login"
+get lone /login
+is "... which answers 200" "$STATUS" 200
+check "... and says they belong to no workspace yet" body_has 'not an active member of any workspace'
+
 login u2 demo@example.com
 first=$(grep -i '^Set-Cookie: session=' "$T/headers")
 login u2 demo@example.com
