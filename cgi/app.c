@@ -584,6 +584,7 @@ static void handle(char **envp, http_reader read, void *read_ctx, struct buf *ou
 	req.id = id;
 	c.req = &req;
 	c.resp = &resp;
+	resp.https = req.https;
 	c.arena = req_arena;
 	c.vars = tvars_new(req_arena);
 	if (rc != 0)

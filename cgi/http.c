@@ -481,6 +481,8 @@ void resp_serialise(const struct resp *w, struct buf *out)
 	                             : "Referrer-Policy: same-origin\r\n");
 	if (w->no_store)
 		buf_puts(out, "Cache-Control: no-store\r\n");
+	if (w->https)
+		buf_puts(out, "Strict-Transport-Security: max-age=31536000\r\n");
 	if (w->headers.len)
 		buf_append(out, w->headers.data, w->headers.len);
 	buf_puts(out, "\r\n");

@@ -126,6 +126,7 @@ struct resp {
 	struct buf body;
 	int no_store;              /* Cache-Control: no-store (signed-in pages) */
 	int no_referrer;           /* Referrer-Policy: no-referrer (tokens in URL) */
+	int https;                 /* served over TLS: Strict-Transport-Security */
 	const char *content_type;
 };
 

@@ -122,3 +122,5 @@ as_user env -i PATH="$PATH" REQUEST_METHOD=POST REQUEST_URI=/login HTTPS=on HTTP
 	SETTINGS_TEMPLATES="$ROOT/templates" BCRYPT_COST=4 "$BUILD/bin/auth" <"$T/b" >"$T/https" 2>/dev/null
 check "over HTTPS the cookie is named __Host-session" grep -q '^Set-Cookie: __Host-session=' "$T/https"
 check "over HTTPS the cookie is Secure" sh -c "grep '^Set-Cookie: __Host-session=' '$T/https' | grep -q 'Secure'"
+check "over HTTPS the answer asks for HTTPS only from now on (HSTS)" grep -q '^Strict-Transport-Security: max-age=' "$T/https"
+check "over plain HTTP there is no HSTS header" sh -c "! grep -qi '^Strict-Transport-Security' '$T/headers'"
