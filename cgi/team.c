@@ -803,7 +803,8 @@ static int team_prefetch(struct ctx *c, struct prefetch *p)
 	const char *q = search_text(c, http_field(c->req, L_Q));
 	long pageno = http_field(c->req, L_PAGE) ? c->req->fields[L_PAGE].num : 1;
 
-	if (http_field_invalid(c->req, L_Q) || app_get_cookie(c, INVITE_COOKIE) != NULL)
+	if (http_field_invalid(c->req, L_Q) || http_field_invalid(c->req, L_PAGE) ||
+	    app_get_cookie(c, INVITE_COOKIE) != NULL)
 		return 0;
 	p->stmt = q ? "team_page_search" : "team_page";
 	p->nparams = q ? 3 : 2;
@@ -818,6 +819,11 @@ static void team_get(struct ctx *c)
 	const char *q = search_text(c, http_field(c->req, L_Q));
 	long pageno = http_field(c->req, L_PAGE) ? c->req->fields[L_PAGE].num : 1;
 
+	if (http_field_invalid(c->req, L_PAGE)) {
+		page_error(c, 400, "The page number in this address is not a whole number "
+		           "from 1 to 1,000,000.");
+		return;
+	}
 	if (http_field_invalid(c->req, L_Q)) {
 		form_keep(c);
 		form_error(c, "q", arena_printf(c->arena,

@@ -147,7 +147,10 @@ get owner "$TEAM?page=3"
 is "page 3: the last 24" "$(rows)" 24
 check "page 3 has no next link" sh -c "! grep -q 'rel=\"next\"' '$T/body'"
 get owner "$TEAM?page=abc"
-is "a page that is not a number shows page 1" "$(rows)" 52
+is "a page that is not a number is a malformed request (400)" "$STATUS" 400
+check "... whose page says what is wrong" body_has 'page number in this address'
+get owner "$TEAM?page=0"
+is "page 0 is a 400 too" "$STATUS" 400
 get owner "$TEAM?q=extra&page=2"
 check "search results page too, and the links keep the search" sh -c "grep -q 'q=extra&amp;page=1' '$T/body' && grep -q 'q=extra&amp;page=3' '$T/body'"
 is "... 50 matches on page 2" "$(rows)" 50
