@@ -584,10 +584,17 @@ static void check_field(struct ctx *c, int k, struct input *in,
 		if (invalid) {
 			msg = "Use printable characters only, at most 4096.";
 		} else if (v == NULL) {
+			const char *kept = have ? integ_secrets_get(stored, name) : NULL;
+
 			if (needed && !have)
 				msg = k == K_SECRET ? "Enter the secret: this authentication type needs one."
 				                    : arena_printf(c->arena, "Enter the %s.",
 				                                   secret_label(name));
+			else if (k == K_SECRET && kept != NULL && in->auth != NULL &&
+			         strcmp(in->auth, "hmac") == 0 && strlen(kept) < 16)
+				/* A bearer token kept for HMAC signing must meet HMAC's minimum. */
+				msg = "The stored secret is too short to sign with: enter an HMAC "
+				      "secret of 16 to 1024 characters.";
 		} else if (k == K_BOT_TOKEN) {
 			if (strncmp(v, "xoxb-", 5) != 0 || !matches(v + 5, 10, 250, slack_token_char))
 				msg = "A Slack bot token starts with xoxb- followed by letters, digits "

@@ -119,3 +119,15 @@ is "old key only: nothing sent" "$(recv_count)" $((n0 + 1))
 for s in "$S1" "$S2" "$BOT" "$ROUTING" "$DSN" "$DDAPI" "$DDAPP"; do
 	check "no plaintext in the logs: $s" sh -c "! grep -rqF '$s' '$VAR/log' '$T/cgi_err'"
 done
+
+# A short bearer token kept while switching to hmac would sign with too weak a key.
+post demo "$I" integration_type=webhook integration_name=ShortBearer "url=$RECV/ok" method=POST auth_type=bearer secret=tok
+is "a webhook with a short bearer token is created" "$STATUS" 303
+BID=$(new_id)
+before=$(sql "SELECT config_data->>'auth_type' FROM integrations_config WHERE id = '$BID'")
+post demo "$I/$BID" integration_name=ShortBearer "url=$RECV/ok" method=POST auth_type=hmac secret=
+is "switching to hmac with the short secret kept is refused (422)" "$STATUS" 422
+check "... with the reason by the secret field" body_has 'too short to sign with'
+is "... and nothing changed" "$(sql "SELECT config_data->>'auth_type' FROM integrations_config WHERE id = '$BID'")" "$before"
+post demo "$I/$BID" integration_name=ShortBearer "url=$RECV/ok" method=POST auth_type=hmac secret=a-long-enough-hmac-secret
+is "with a new hmac secret the switch works" "$STATUS" 303
