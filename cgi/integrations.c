@@ -1143,6 +1143,29 @@ static void render_form(struct ctx *c, int status, enum itype t, const struct in
 	page_render(c, status, "integrations_form.tmpl");
 }
 
+/* The "types" loop: one row per integration type, for the type choosers. */
+static void add_type_rows(struct ctx *c)
+{
+	for (int i = 0; i < T__MAX; i++) {
+		struct tvars *row = tvars_loop_add(c->vars, "types");
+
+		tvars_set(row, "type", type_names[i]);
+		tvars_set(row, "label", type_labels[i]);
+		tvars_set(row, "blurb", type_blurbs[i]);
+	}
+}
+
+/* The type chooser page: 200 when asked for, 400/422 after an unknown type. */
+static void render_chooser(struct ctx *c, int status)
+{
+	add_type_rows(c);
+	tvars_set(c->vars, "title", "Add an integration");
+	tvars_set(c->vars, "nav", "integrations");
+	tvars_set(c->vars, "list_path", list_path(c));
+	tvars_set_bool(c->vars, "bad_type", status != 200);
+	page_render(c, status, "integrations_new.tmpl");
+}
+
 /* GET /w/{slug}/settings/integrations: the list, for every role. 200. */
 static void list_get(struct ctx *c)
 {
@@ -1160,13 +1183,7 @@ static void list_get(struct ctx *c)
 	tvars_set(c->vars, "list_path", list_path(c));
 	tvars_set_bool(c->vars, "can_manage", manage);
 	if (manage) {
-		for (int t = 0; t < T__MAX; t++) {
-			struct tvars *row = tvars_loop_add(c->vars, "types");
-
-			tvars_set(row, "type", type_names[t]);
-			tvars_set(row, "label", type_labels[t]);
-			tvars_set(row, "blurb", type_blurbs[t]);
-		}
+		add_type_rows(c);
 		set_limit_vars(c);
 	}
 	r = db_exec(c, "integ_list", 1, params, NULL);
@@ -1252,19 +1269,7 @@ static void new_get(struct ctx *c)
 	int t = type_index(http_field(c->req, K_QTYPE));
 
 	if (t < 0) {
-		for (int i = 0; i < T__MAX; i++) {
-			struct tvars *row = tvars_loop_add(c->vars, "types");
-
-			tvars_set(row, "type", type_names[i]);
-			tvars_set(row, "label", type_labels[i]);
-			tvars_set(row, "blurb", type_blurbs[i]);
-		}
-		tvars_set(c->vars, "title", "Add an integration");
-		tvars_set(c->vars, "nav", "integrations");
-		tvars_set(c->vars, "list_path", list_path(c));
-		tvars_set_bool(c->vars, "bad_type", c->req->fields[K_QTYPE].state == FIELD_INVALID);
-		page_render(c, c->req->fields[K_QTYPE].state == FIELD_INVALID ? 400 : 200,
-		            "integrations_new.tmpl");
+		render_chooser(c, c->req->fields[K_QTYPE].state == FIELD_INVALID ? 400 : 200);
 		return;
 	}
 	render_form(c, 200, (enum itype)t, NULL, 1);
@@ -1392,18 +1397,7 @@ static void create_post(struct ctx *c)
 	PGresult *r;
 
 	if (t < 0) {
-		tvars_set(c->vars, "bad_type", "1");
-		for (int i = 0; i < T__MAX; i++) {
-			struct tvars *row = tvars_loop_add(c->vars, "types");
-
-			tvars_set(row, "type", type_names[i]);
-			tvars_set(row, "label", type_labels[i]);
-			tvars_set(row, "blurb", type_blurbs[i]);
-		}
-		tvars_set(c->vars, "title", "Add an integration");
-		tvars_set(c->vars, "nav", "integrations");
-		tvars_set(c->vars, "list_path", list_path(c));
-		page_render(c, 422, "integrations_new.tmpl");
+		render_chooser(c, 422);
 		return;
 	}
 	input_init(&in);

@@ -109,6 +109,9 @@ static int invitation_load(struct ctx *c, struct invitation *inv)
 	const char *status, *reason;
 	int deleted, expired;
 
+	/* Every page about an invitation has its token in the address or form. */
+	c->resp->no_referrer = 1;
+	c->resp->no_store = 1;
 	memset(inv, 0, sizeof(*inv));
 	inv->token = http_field(c->req, K_TOKEN);
 	if (inv->token == NULL)
@@ -218,8 +221,6 @@ static void accept_get(struct ctx *c)
 	struct invitation inv;
 	int status;
 
-	c->resp->no_referrer = 1;
-	c->resp->no_store = 1;
 	status = invitation_load(c, &inv);
 	if (status == 0)
 		return;
@@ -298,8 +299,6 @@ static void accept_post(struct ctx *c)
 	int status;
 	struct buf loc;
 
-	c->resp->no_referrer = 1;
-	c->resp->no_store = 1;
 	status = invitation_load(c, &inv);
 	if (status == 0)
 		return;
@@ -403,8 +402,6 @@ static void signout_post(struct ctx *c)
 	struct buf loc;
 	int status;
 
-	c->resp->no_referrer = 1;
-	c->resp->no_store = 1;
 	status = invitation_load(c, &inv);
 	if (status == 0)
 		return;
