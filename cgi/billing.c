@@ -51,6 +51,10 @@
 static const struct stmt stmts[] = {
 	{ "billing_rollover",
 	  "SELECT closed_start, closed_end, closed_traces FROM billing_rollover($1::uuid)" },
+	/* The workspace's team lock comes first, as in every team change (team.c):
+	 * a plan change reads seats in use and writes the seat limit, which
+	 * moves workspaces.team_version (011_page_versions). */
+	{ "billing_team_lock", "SELECT 1 FROM workspaces WHERE id = $1::uuid FOR NO KEY UPDATE" },
 	{ "billing_lock", "SELECT id FROM billing_config WHERE workspace_id = $1::uuid FOR UPDATE" },
 	/* Prices are the row's (what the workspace pays); one the row lacks
 	 * (the seed has no annual price) is the catalog's. */
@@ -315,13 +319,21 @@ static int rollover(struct ctx *c)
 	return 0;
 }
 
-/* Lock the workspace's billing row for this transaction: 1 locked, 0 none, -1 error. */
+/*
+ * Lock the workspace (its team lock, so that seats cannot change under a
+ * downgrade check) and then its billing row, for this transaction: 1
+ * locked, 0 none, -1 error.
+ */
 static int billing_lock(struct ctx *c)
 {
 	const char *params[1] = { c->ws->id };
-	PGresult *r = db_exec(c, "billing_lock", 1, params, NULL);
+	PGresult *r = db_exec(c, "billing_team_lock", 1, params, NULL);
 	int n;
 
+	if (r == NULL)
+		return -1;
+	PQclear(r);
+	r = db_exec(c, "billing_lock", 1, params, NULL);
 	if (r == NULL)
 		return -1;
 	n = PQntuples(r);
@@ -548,7 +560,7 @@ static int billing_begin(struct ctx *c)
 {
 	int rc;
 
-	if (rollover(c) != 0 || (rc = billing_lock(c)) < 0)
+	if ((rc = billing_lock(c)) < 0 || rollover(c) != 0)
 		return 0;
 	if (rc == 0) {
 		page_error(c, 404, "This workspace has no billing account.");
