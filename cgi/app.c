@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "app.h"
+#include "cache.h"
 #include "crypto.h"
 #include "db.h"
 #include "server.h"
@@ -57,6 +59,7 @@ static void config_load(void)
 	app_config.login_max_failures = env_long("LOGIN_MAX_FAILURES", 10, 1, 1000000);
 	app_config.login_window_seconds = env_long("LOGIN_WINDOW_SECONDS", 900, 1, 86400);
 	app_config.bcrypt_cost = (int)env_long("BCRYPT_COST", 11, 4, 16);
+	app_config.page_cache = (int)env_long("SETTINGS_PAGE_CACHE", 1, 0, 1);
 }
 
 const struct tmpl *app_template(const char *name)
@@ -189,19 +192,26 @@ static void fill_switcher(struct ctx *c, const char *lines)
  * transaction, which row-level security reads. 0 ok (session may be NULL),
  * -1 on database failure.
  */
-static int session_load(struct ctx *c, const char *slug, const struct prefetch *pre)
+/* The SHA-256 (hex) of a well-formed session cookie into hash: 1, or 0 when there is none. */
+static int session_hash(const struct ctx *c, char hash[65])
 {
 	const char *token = cookie_get(c, "session");
+
+	if (token == NULL || strlen(token) != 43)
+		return 0;
+	crypto_sha256_hex(token, 43, hash);
+	return 1;
+}
+
+static int session_load(struct ctx *c, const char *slug, const struct prefetch *pre)
+{
 	char hash[65], idle[24];
 	const char *params[3];
 	PGresult *r;
 	int broken;
 
-	if (token == NULL || strlen(token) != 43)
-		token = "";
-	crypto_sha256_hex(token, strlen(token), hash);
 	snprintf(idle, sizeof(idle), "%ld", app_config.session_idle_seconds);
-	params[0] = *token ? hash : NULL;
+	params[0] = session_hash(c, hash) ? hash : NULL;
 	params[1] = slug;
 	params[2] = idle;
 	r = db_begin_exec(c, "session_context", 3, params, pre, &c->prefetched, &broken);
@@ -466,6 +476,101 @@ static void redirect_to_login(struct ctx *c)
 	buf_free(&b);
 }
 
+/*
+ * The page cache (cache.c). For a GET whose route allows it, one statement
+ * outside any transaction, auth_page_check(), validates the session and
+ * reads the versions of everything the page shows (011_page_versions). A
+ * page this worker rendered for the same session and address, under the
+ * same versions and in the same minute, is then sent again as it was:
+ * returns 1 with c->cached set. Otherwise the request goes on as usual, and
+ * handle() keeps its answer when it is a plain 200 that sets no cookie.
+ *
+ * Why this is never stale: the versions are bumped by the transactions that
+ * change the data, and the page kept under them was read after they were
+ * (a later snapshot can only be newer). Why it never leaks: the identity
+ * starts with the session id the database matched to this cookie. Access is
+ * checked every time: an expired or signed-out session, or a change to the
+ * person's membership (which moves team_version), falls through to the full
+ * path, which answers as it always does.
+ */
+/*
+ * The text of a record of n plain values, "(a,b,,d)", split in place into
+ * f (NULL for an empty field). -1 when it is not that shape (a quoted field
+ * cannot occur for the uuid, bigint and boolean columns read here).
+ */
+static int split_record(char *s, char **f, int n)
+{
+	size_t len = strlen(s);
+
+	if (len < 2 || s[0] != '(' || s[len - 1] != ')' || strchr(s, '"') != NULL)
+		return -1;
+	s[len - 1] = '\0';
+	s++;
+	for (int i = 0; i < n; i++) {
+		char *comma = strchr(s, ',');
+
+		if ((comma == NULL) != (i == n - 1))
+			return -1;
+		if (comma != NULL)
+			*comma = '\0';
+		f[i] = *s ? s : NULL;
+		s = comma ? comma + 1 : s;
+	}
+	return 0;
+}
+
+static int cache_lookup(struct ctx *c, const struct route *route)
+{
+	enum { K_SESSION, K_USER, K_CTX, K_WS, K_TEAM, K_FRESH, K__MAX };
+	char hash[65], idle[24], *k[K__MAX];
+	const char *params[3];
+	PGresult *r;
+	int ok;
+
+	if (cookie_get(c, "notice") != NULL || !route->cacheable(c) || !session_hash(c, hash) ||
+	    db_ensure() != 0)
+		return 0;
+	snprintf(idle, sizeof(idle), "%ld", app_config.session_idle_seconds);
+	params[0] = hash;
+	params[1] = (route->flags & ROUTE_WORKSPACE) ? c->req->capture[0] : NULL;
+	params[2] = idle;
+	r = PQexecPrepared(db_conn(), "page_check", 3, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		app_log(c, "sql page_check: %s", PQresultErrorMessage(r));
+		PQclear(r);
+		return 0;
+	}
+	ok = split_record(arena_strdup(c->arena, PQgetvalue(r, 0, 0)), k, K__MAX) == 0 &&
+	     k[K_SESSION] != NULL && k[K_USER] != NULL && k[K_CTX] != NULL &&
+	     ((route->flags & ROUTE_WORKSPACE) == 0 || (k[K_WS] != NULL && k[K_TEAM] != NULL));
+	PQclear(r);
+	if (!ok)
+		return 0;
+	c->cache_ident = arena_printf(c->arena, "%s %s %s?%s", k[K_SESSION],
+	                              c->req->https ? "https" : "http", c->req->path, c->req->query);
+	c->cache_valid = arena_printf(c->arena, "%s %s %s %s %lld", k[K_USER], k[K_CTX],
+	                              k[K_WS] ? k[K_WS] : "-", k[K_TEAM] ? k[K_TEAM] : "-",
+	                              (long long)(time(NULL) / 60));
+	c->cache_ws = k[K_WS];
+	/* Due for its activity stamp (fresh false): only the full path writes it. */
+	if (k[K_FRESH] != NULL && strcmp(k[K_FRESH], "t") == 0)
+		c->cached = cache_get(c->cache_ident, c->cache_valid, &c->cached_len);
+	return c->cached != NULL;
+}
+
+/* After the full path: keep the answer when it is the page for the checked session. */
+static void cache_store(const struct ctx *c, const struct buf *out)
+{
+	const char *h = c->resp->headers.data;
+
+	if (c->cache_ident == NULL || c->db_failed || c->resp->status != 200 ||
+	    c->session == NULL || (h != NULL && strstr(h, "Set-Cookie:") != NULL))
+		return;
+	if (c->cache_ws != NULL && (c->ws == NULL || strcmp(c->ws->id, c->cache_ws) != 0))
+		return;
+	cache_put(c->cache_ident, c->cache_valid, out->data, out->len);
+}
+
 static void dispatch(struct ctx *c)
 {
 	const struct route *route = NULL;
@@ -493,6 +598,9 @@ static void dispatch(struct ctx *c)
 		return;
 	}
 	http_validate(c->req, route->fields, route->nfields);
+	if (route->cacheable != NULL && app_config.page_cache && strcmp(method, "GET") == 0 &&
+	    cache_lookup(c, route))
+		return;
 
 	if (!(route->flags & ROUTE_NO_DB_TX)) {
 		int rc = db_ensure();
@@ -592,6 +700,13 @@ static void handle(char **envp, http_reader read, void *read_ctx, struct buf *ou
 		                             : "The request could not be understood.");
 	else
 		dispatch(&c);
+	if (c.cached != NULL) {
+		buf_append(out, c.cached, c.cached_len);
+		fprintf(stderr, "[%s] %s %s 200 %lldms cached\n", id, req.method, req.path,
+		        (long long)(now_ms() - t0));
+		resp_free(&resp);
+		return;
+	}
 
 	PQclear(c.prefetched);
 	c.prefetched = NULL;
@@ -618,6 +733,7 @@ static void handle(char **envp, http_reader read, void *read_ctx, struct buf *ou
 	if (strcmp(req.method, "HEAD") == 0)
 		buf_reset(&resp.body);
 	resp_serialise(&resp, out);
+	cache_store(&c, out);
 	fprintf(stderr, "[%s] %s %s %d %lldms\n", id, req.method ? req.method : "-",
 	        req.path ? req.path : "-", resp.status, (long long)(now_ms() - t0));
 	resp_free(&resp);

@@ -90,6 +90,14 @@ struct route {
 	size_t nfields;
 	/* Optional, GET only: fill p and return 1 to prefetch, 0 to skip. */
 	int (*prefetch)(struct ctx *c, struct prefetch *p);
+	/*
+	 * Optional, GET only: the route's answers may come from the page cache
+	 * (app.c) when this returns 1 for the request. Only for pages whose
+	 * every input is the session, the address, workspaces.team_version,
+	 * users.ctx_version and the minute (011_page_versions): anything else
+	 * that changes the page (a one-time cookie, say) must make it return 0.
+	 */
+	int (*cacheable)(struct ctx *c);
 };
 
 /* A prepared statement: prepared once per connection, run by name. */
@@ -126,6 +134,11 @@ struct ctx {
 	int db_failed;                     /* a statement failed: answer 503 */
 	PGresult *prefetched;              /* the route's prefetch result, or NULL */
 	int tx;                            /* TX_AUTO, TX_COMMIT or TX_ROLLBACK */
+	/* The page cache: the answer found (cached, cached_len), or else where
+	 * this one may be kept (cache_ident, cache_valid, for cache_ws). */
+	const char *cached;
+	size_t cached_len;
+	const char *cache_ident, *cache_valid, *cache_ws;
 };
 
 /* Start the executable: FastCGI server, FastCGI on stdin, or one CGI request. */
@@ -141,6 +154,7 @@ struct config {
 	long login_max_failures;
 	long login_window_seconds;
 	int bcrypt_cost;
+	int page_cache;                    /* 0: render every view (SETTINGS_PAGE_CACHE=0) */
 };
 extern struct config app_config;
 

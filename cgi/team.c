@@ -814,6 +814,17 @@ static int team_prefetch(struct ctx *c, struct prefetch *p)
 	return 1;
 }
 
+/*
+ * The page cache (app.c) may answer a plain view of the lists: everything on
+ * it moves workspaces.team_version or users.ctx_version when it changes.
+ * Not a bad query (an error page) or the one-time invitation link.
+ */
+static int team_cacheable(struct ctx *c)
+{
+	return !http_field_invalid(c->req, L_Q) && !http_field_invalid(c->req, L_PAGE) &&
+	       app_get_cookie(c, INVITE_COOKIE) == NULL;
+}
+
 static void team_get(struct ctx *c)
 {
 	const char *q = search_text(c, http_field(c->req, L_Q));
@@ -1424,9 +1435,9 @@ static const struct route routes[] = {
 	{ "GET", "/w/*/settings", settings_get, ROUTE_WORKSPACE, PERM_VIEW_WORKSPACE, NULL, 0 },
 	{ "GET", "/w/*/settings/", settings_get, ROUTE_WORKSPACE, PERM_VIEW_WORKSPACE, NULL, 0 },
 	{ "GET", "/w/*/settings/team", team_get, ROUTE_WORKSPACE, PERM_VIEW_WORKSPACE,
-	  list_fields, L__MAX, team_prefetch },
+	  list_fields, L__MAX, team_prefetch, team_cacheable },
 	{ "GET", "/w/*/settings/team/", team_get, ROUTE_WORKSPACE, PERM_VIEW_WORKSPACE,
-	  list_fields, L__MAX, team_prefetch },
+	  list_fields, L__MAX, team_prefetch, team_cacheable },
 	{ "POST", "/w/*/settings/team/invite", team_invite_post, ROUTE_WORKSPACE, PERM_MANAGE_TEAM,
 	  invite_fields, I__MAX },
 	{ "GET", "/w/*/settings/team/*/*", member_action, ROUTE_WORKSPACE, PERM_MANAGE_TEAM,

@@ -580,6 +580,75 @@ ROLLBACK;
 EOF
 
 # ---------------------------------------------------------------------------
+# Page versions (011): what the page cache relies on
+# ---------------------------------------------------------------------------
+expect "auth_page_check: session, person, workspace and versions; fresh after a stamp" "$APP" \
+    "SELECT user_id, workspace_id, ctx_version >= 0, team_version >= 0, fresh
+       FROM auth_page_check('$TOKEN_HASH', 'acme', 3600)" "$DEMO|$ACME|t|t|t"
+expect "auth_page_check: unknown slug gives the session without a workspace" "$APP" \
+    "SELECT user_id, workspace_id IS NULL FROM auth_page_check('$TOKEN_HASH', 'no-such', 3600)" "$DEMO|t"
+expect "auth_page_check: idle, expired, unknown and NULL sessions give NULLs" "$APP" \
+    "SELECT count(*) FILTER (WHERE session_id IS NULL AND workspace_id IS NULL)
+       FROM (SELECT * FROM auth_page_check('$OLD_HASH', 'acme', 3600)
+             UNION ALL SELECT * FROM auth_page_check('$EXP_HASH', 'acme', 3600)
+             UNION ALL SELECT * FROM auth_page_check(repeat('0', 64), 'acme', 3600)
+             UNION ALL SELECT * FROM auth_page_check(NULL, 'acme', 3600)) x" "4"
+expect "auth_page_check: not executable by PUBLIC" "$SUDB" \
+    "SELECT has_function_privilege('public', 'auth_page_check(text,text,integer)', 'execute')" "f"
+
+# versions_delta SQL: how far ACME's team_version, member M4's and DEMO's
+# ctx_version moved across SQL (run as the owner or CONN, rolled back), and whether
+# ACME's and M4's updated_at moved.
+M4=10000000-0000-0000-0000-000000000004
+versions_delta() {
+    q "${2:-$OWNER}" <<SQL
+BEGIN;
+CREATE TEMP TABLE v0 ON COMMIT DROP AS
+SELECT (SELECT team_version FROM workspaces WHERE id = '$ACME') AS t,
+       (SELECT ctx_version FROM users WHERE id = '$M4') AS m,
+       (SELECT ctx_version FROM users WHERE id = '$DEMO') AS d,
+       (SELECT updated_at FROM workspaces WHERE id = '$ACME') AS wu,
+       (SELECT updated_at FROM users WHERE id = '$M4') AS mu;
+GRANT SELECT ON v0 TO settings_app;
+SET LOCAL app.current_workspace_id = '$ACME';
+$1;
+RESET ROLE;
+SELECT (SELECT team_version FROM workspaces WHERE id = '$ACME') - v0.t,
+       (SELECT ctx_version FROM users WHERE id = '$M4') - v0.m,
+       (SELECT ctx_version FROM users WHERE id = '$DEMO') - v0.d,
+       (SELECT updated_at FROM workspaces WHERE id = '$ACME') <> v0.wu,
+       (SELECT updated_at FROM users WHERE id = '$M4') <> v0.mu
+  FROM v0;
+ROLLBACK;
+SQL
+}
+# expect_delta DESC SQL "team|member ctx|demo ctx|ws updated_at moved|member updated_at moved" [CONN]
+expect_delta() {
+    local got
+    got=$(versions_delta "$2" "${4:-}" 2>&1 | tail -n 1)
+    if [ "$got" = "$3" ]; then ok "$1"; else not_ok "$1" "expected: $3
+got:      $got"; fi
+}
+expect_delta "versions: an activity stamp moves nothing" \
+    "UPDATE team_members SET last_active_at = clock_timestamp() WHERE user_id = '$M4' AND workspace_id = '$ACME'" "0|0|0|f|f"
+expect_delta "versions: a role change moves the team page and the member's switcher" \
+    "UPDATE team_members SET role = 'member' WHERE user_id = '$M4' AND workspace_id = '$ACME'" "1|1|0|f|f"
+expect_delta "versions: a new invitation expiry moves the team page only" \
+    "UPDATE team_members SET invitation_expires_at = now() + interval '7 days' WHERE status = 'pending' AND workspace_id = '$ACME'" "1|0|0|f|f"
+expect_delta "versions: a new membership elsewhere moves the member's switcher only" \
+    "INSERT INTO team_members (workspace_id, user_id, role, status) VALUES ('$GLOBEX', '$M4', 'viewer', 'active')" "0|1|0|f|f"
+expect_delta "versions: a new name moves the person's pages and every team page they are on" \
+    "UPDATE users SET full_name = 'Renamed' WHERE id = '$M4'" "1|1|0|f|t"
+expect_delta "versions: a new password moves nothing" \
+    "UPDATE users SET password_hash = password_hash WHERE id = '$M4'" "0|0|0|f|t"
+expect_delta "versions: a workspace rename moves every member's switcher" \
+    "UPDATE workspaces SET name = 'Acme Renamed' WHERE id = '$ACME'" "0|1|1|t|f"
+expect_delta "versions: a new seat limit moves the team page" \
+    "UPDATE billing_config SET team_members_limit = team_members_limit + 1 WHERE workspace_id = '$ACME'" "1|0|0|f|f"
+expect_delta "versions: a removal by settings_app under row-level security moves them too" \
+    "SET LOCAL ROLE settings_app; UPDATE team_members SET deleted_at = now() WHERE user_id = '$M4'" "1|1|0|f|f" "$SUDB"
+
+# ---------------------------------------------------------------------------
 # Down all (with data), up all again
 # ---------------------------------------------------------------------------
 down_ok=1
