@@ -160,3 +160,40 @@ stack_stop() {
 	done
 	wait 2>/dev/null || true
 }
+
+# page_restart PAGE [NAME=value...]: restart one executable of the running stack
+# with extra environment (the benchmarks compare SETTINGS_PAGE_CACHE=0 and 1).
+page_restart() {
+	_p=$1
+	shift
+	if [ -f "$VAR/run/$_p.pid" ]; then kill "$(cat "$VAR/run/$_p.pid")" 2>/dev/null || true; fi
+	_i=0; while [ -e "$VAR/run/$_p.sock" ] && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
+	rm -f "$VAR/run/$_p.pid"
+	spawn_bg "$VAR/run/$_p.pid" "$VAR/log/$_p.log" env "$@" SETTINGS_SOCKET="$VAR/run/$_p.sock" \
+		SETTINGS_SOCKET_MODE=0600 "$BUILD/bin/$_p"
+	_i=0; while [ ! -S "$VAR/run/$_p.sock" ] && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
+}
+
+# Benchmark yardsticks. capture_page NAME URL [curl args...]: the answer's body in
+# $VAR/static/NAME.html and its header lines as the executable wrote them (without
+# what nginx adds) in $VAR/static/NAME.headers. yardstick_start NAME: a bare
+# FastCGI page (tests/bench/baseline.c: one prepared query, then those very bytes)
+# on $VAR/run/yard-NAME.sock, with as many processes as the pages have workers.
+capture_page() {
+	_n=$1 _u=$2
+	shift 2
+	mkdir -p "$VAR/static"
+	curl -sS -D "$VAR/static/$_n.raw" -o "$VAR/static/$_n.html" "$@" "$_u"
+	tr -d '\r' <"$VAR/static/$_n.raw" | sed 1d |
+		grep -Eiv '^(Server|Date|Connection|Transfer-Encoding):|^$' | sed 's/$/\r/' \
+		>"$VAR/static/$_n.headers"
+	if [ "$(id -u)" -eq 0 ]; then chown -R "$RUNUSER_NAME" "$VAR/static"; fi
+}
+yardstick_start() {
+	if [ ! -x "$VAR/baseline" ]; then
+		cc -O2 -o "$VAR/baseline" "$ROOT/tests/bench/baseline.c" \
+			$(pkg-config --cflags --libs libpq) -lfcgi
+	fi
+	spawn_bg "$VAR/run/yard-$1.pid" "$VAR/log/yard-$1.log" env DATABASE_URL="$(APP_URL)" \
+		"$VAR/baseline" "$VAR/run/yard-$1.sock" "$VAR/static/$1.html" "$VAR/static/$1.headers"
+}
