@@ -203,26 +203,52 @@ static int session_hash(const struct ctx *c, char hash[65])
 	return 1;
 }
 
+static int cache_take_check(struct ctx *c, const PGresult *r);
+
+/*
+ * The session lookup, in one round trip with BEGIN and, when the page
+ * cache needs them, the versions (auth_page_check, read first so that the
+ * page's data is at least as new as they are), and with pre, the page's
+ * read and COMMIT.
+ */
 static int session_load(struct ctx *c, const char *slug, const struct prefetch *pre)
 {
 	char hash[65], idle[24];
 	const char *params[3];
-	PGresult *r;
-	int broken;
+	struct prefetch more[2];
+	PGresult *r, *res[2];
+	int broken, n = 0, check_at = -1, pre_at = -1;
 
 	snprintf(idle, sizeof(idle), "%ld", app_config.session_idle_seconds);
 	params[0] = session_hash(c, hash) ? hash : NULL;
 	params[1] = slug;
 	params[2] = idle;
-	r = db_begin_exec(c, "session_context", 3, params, pre, &c->prefetched, &broken);
+	if (c->cache_ident != NULL && c->cache_valid == NULL && params[0] != NULL) {
+		memset(&more[n], 0, sizeof(more[n]));
+		more[n].stmt = "page_check";
+		more[n].nparams = 3;
+		memcpy(more[n].params, params, sizeof(params));
+		check_at = n++;
+	}
+	if (pre != NULL) {
+		more[n] = *pre;
+		pre_at = n++;
+	}
+	r = db_begin_exec(c, "session_context", 3, params, more, n, pre != NULL, res, &broken);
 	if (r == NULL && broken) {
 		/* The server restarted since our last request: reconnect once. */
 		db_close();
 		if (db_ensure() == 0)
-			r = db_begin_exec(c, "session_context", 3, params, pre, &c->prefetched, &broken);
+			r = db_begin_exec(c, "session_context", 3, params, more, n, pre != NULL, res, &broken);
 	}
 	if (r == NULL)
 		return -1;
+	if (pre_at >= 0)
+		c->prefetched = res[pre_at];
+	if (check_at >= 0) {
+		cache_take_check(c, res[check_at]);
+		PQclear(res[check_at]);
+	}
 	if (PQntuples(r) == 1) {
 		struct session *s = arena_alloc(c->arena, sizeof(*s));
 
@@ -477,23 +503,6 @@ static void redirect_to_login(struct ctx *c)
 }
 
 /*
- * The page cache (cache.c). For a GET whose route allows it, one statement
- * outside any transaction, auth_page_check(), validates the session and
- * reads the versions of everything the page shows (011_page_versions). A
- * page this worker rendered for the same session and address, under the
- * same versions and in the same minute, is then sent again as it was:
- * returns 1 with c->cached set. Otherwise the request goes on as usual, and
- * handle() keeps its answer when it is a plain 200 that sets no cookie.
- *
- * Why this is never stale: the versions are bumped by the transactions that
- * change the data, and the page kept under them was read after they were
- * (a later snapshot can only be newer). Why it never leaks: the identity
- * starts with the session id the database matched to this cookie. Access is
- * checked every time: an expired or signed-out session, or a change to the
- * person's membership (which moves team_version), falls through to the full
- * path, which answers as it always does.
- */
-/*
  * The text of a record of n plain values, "(a,b,,d)", split in place into
  * f (NULL for an empty field). -1 when it is not that shape (a quoted field
  * cannot occur for the uuid, bigint and boolean columns read here).
@@ -519,43 +528,80 @@ static int split_record(char *s, char **f, int n)
 	return 0;
 }
 
+/*
+ * The page cache (cache.c). A GET whose route allows it is known by the
+ * SHA-256 of its session cookie and its address. When this worker kept an
+ * answer for it in the current minute, one statement outside any
+ * transaction, auth_page_check(), validates the session and reads the
+ * versions of everything the page shows (011_page_versions); if they are
+ * the ones the answer was kept under, it is sent again as it was: returns 1
+ * with c->cached set. Otherwise the request takes the full path, which
+ * reads the versions in its own round trip when it does not have them yet
+ * (session_load), and handle() keeps its answer when it is a plain 200 that
+ * sets no cookie.
+ *
+ * Why this is never stale: the versions are bumped by the transactions that
+ * change the data, and the page kept under them was read after they were
+ * (a later snapshot can only be newer). Why it never leaks: the identity is
+ * the session cookie's own hash, and a kept page is only ever the answer to
+ * that session. Access is checked every time: an expired or signed-out
+ * session, or a change to the person's membership (which moves
+ * team_version), falls through to the full path, which answers as always.
+ */
 static int cache_lookup(struct ctx *c, const struct route *route)
 {
-	enum { K_SESSION, K_USER, K_CTX, K_WS, K_TEAM, K_FRESH, K__MAX };
-	char hash[65], idle[24], *k[K__MAX];
-	const char *params[3];
+	char hash[65];
+	const char *prev, *params[3];
 	PGresult *r;
-	int ok;
+	int fresh;
 
-	if (cookie_get(c, "notice") != NULL || !route->cacheable(c) || !session_hash(c, hash) ||
+	if (cookie_get(c, "notice") != NULL || !route->cacheable(c) || !session_hash(c, hash))
+		return 0;
+	c->cache_minute = arena_printf(c->arena, "%lld ", (long long)(time(NULL) / 60));
+	c->cache_ident = arena_printf(c->arena, "%s %s %s?%s", hash, c->req->https ? "https" : "http",
+	                              c->req->path, c->req->query);
+	/* Nothing kept this minute: the full path reads the versions with the session. */
+	prev = cache_valid_of(c->cache_ident);
+	if (prev == NULL || strncmp(prev, c->cache_minute, strlen(c->cache_minute)) != 0 ||
 	    db_ensure() != 0)
 		return 0;
-	snprintf(idle, sizeof(idle), "%ld", app_config.session_idle_seconds);
 	params[0] = hash;
 	params[1] = (route->flags & ROUTE_WORKSPACE) ? c->req->capture[0] : NULL;
-	params[2] = idle;
+	params[2] = arena_printf(c->arena, "%ld", app_config.session_idle_seconds);
 	r = PQexecPrepared(db_conn(), "page_check", 3, params, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-		app_log(c, "sql page_check: %s", PQresultErrorMessage(r));
-		PQclear(r);
-		return 0;
-	}
-	ok = split_record(arena_strdup(c->arena, PQgetvalue(r, 0, 0)), k, K__MAX) == 0 &&
-	     k[K_SESSION] != NULL && k[K_USER] != NULL && k[K_CTX] != NULL &&
-	     ((route->flags & ROUTE_WORKSPACE) == 0 || (k[K_WS] != NULL && k[K_TEAM] != NULL));
+	fresh = cache_take_check(c, r);
 	PQclear(r);
-	if (!ok)
-		return 0;
-	c->cache_ident = arena_printf(c->arena, "%s %s %s?%s", k[K_SESSION],
-	                              c->req->https ? "https" : "http", c->req->path, c->req->query);
-	c->cache_valid = arena_printf(c->arena, "%s %s %s %s %lld", k[K_USER], k[K_CTX],
-	                              k[K_WS] ? k[K_WS] : "-", k[K_TEAM] ? k[K_TEAM] : "-",
-	                              (long long)(time(NULL) / 60));
-	c->cache_ws = k[K_WS];
-	/* Due for its activity stamp (fresh false): only the full path writes it. */
-	if (k[K_FRESH] != NULL && strcmp(k[K_FRESH], "t") == 0)
+	/* Due for its activity stamp (not fresh): only the full path writes it. */
+	if (fresh)
 		c->cached = cache_get(c->cache_ident, c->cache_valid, &c->cached_len);
 	return c->cached != NULL;
+}
+
+/*
+ * auth_page_check's answer into c->cache_valid ("minute user ctx_version
+ * workspace team_version") and c->cache_ws. Returns 1 when the session is
+ * fresh (its activity stamp not due). Without a valid session (or, for a
+ * workspace page, a live workspace), nothing will be kept: cache_ident
+ * goes.
+ */
+static int cache_take_check(struct ctx *c, const PGresult *r)
+{
+	enum { K_SESSION, K_USER, K_CTX, K_WS, K_TEAM, K_FRESH, K__MAX };
+	char *k[K__MAX];
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 ||
+	    split_record(arena_strdup(c->arena, PQgetvalue(r, 0, 0)), k, K__MAX) != 0 ||
+	    k[K_SESSION] == NULL || k[K_USER] == NULL || k[K_CTX] == NULL ||
+	    (k[K_WS] == NULL) != (k[K_TEAM] == NULL)) {
+		if (PQresultStatus(r) != PGRES_TUPLES_OK)
+			app_log(c, "sql page_check: %s", PQresultErrorMessage(r));
+		c->cache_ident = NULL;
+		return 0;
+	}
+	c->cache_valid = arena_printf(c->arena, "%s%s %s %s %s", c->cache_minute, k[K_USER],
+	                              k[K_CTX], k[K_WS] ? k[K_WS] : "-", k[K_TEAM] ? k[K_TEAM] : "-");
+	c->cache_ws = k[K_WS];
+	return k[K_FRESH] != NULL && strcmp(k[K_FRESH], "t") == 0;
 }
 
 /* After the full path: keep the answer when it is the page for the checked session. */
@@ -563,10 +609,13 @@ static void cache_store(const struct ctx *c, const struct buf *out)
 {
 	const char *h = c->resp->headers.data;
 
-	if (c->cache_ident == NULL || c->db_failed || c->resp->status != 200 ||
-	    c->session == NULL || (h != NULL && strstr(h, "Set-Cookie:") != NULL))
+	if (c->cache_ident == NULL || c->cache_valid == NULL || c->db_failed ||
+	    c->resp->status != 200 || c->session == NULL ||
+	    (h != NULL && strstr(h, "Set-Cookie:") != NULL))
 		return;
-	if (c->cache_ws != NULL && (c->ws == NULL || strcmp(c->ws->id, c->cache_ws) != 0))
+	/* The page is for the workspace whose version was read (or for none). */
+	if ((c->cache_ws == NULL) != (c->ws == NULL) ||
+	    (c->cache_ws != NULL && strcmp(c->ws->id, c->cache_ws) != 0))
 		return;
 	cache_put(c->cache_ident, c->cache_valid, out->data, out->len);
 }

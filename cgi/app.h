@@ -134,11 +134,12 @@ struct ctx {
 	int db_failed;                     /* a statement failed: answer 503 */
 	PGresult *prefetched;              /* the route's prefetch result, or NULL */
 	int tx;                            /* TX_AUTO, TX_COMMIT or TX_ROLLBACK */
-	/* The page cache: the answer found (cached, cached_len), or else where
-	 * this one may be kept (cache_ident, cache_valid, for cache_ws). */
+	/* The page cache (app.c): the answer found (cached, cached_len), or else
+	 * where this one may be kept (cache_ident; cache_valid once the versions
+	 * are read, for workspace cache_ws; cache_minute "N " is its start). */
 	const char *cached;
 	size_t cached_len;
-	const char *cache_ident, *cache_valid, *cache_ws;
+	const char *cache_ident, *cache_valid, *cache_ws, *cache_minute;
 };
 
 /* Start the executable: FastCGI server, FastCGI on stdin, or one CGI request. */

@@ -74,6 +74,13 @@ const char *cache_get(const char *ident, const char *valid, size_t *len)
 	return e->data;
 }
 
+const char *cache_valid_of(const char *ident)
+{
+	struct entry *e = find(ident);
+
+	return e != NULL ? e->valid : NULL;
+}
+
 void cache_put(const char *ident, const char *valid, const char *data, size_t len)
 {
 	struct entry *e = find(ident);

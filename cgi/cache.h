@@ -16,6 +16,8 @@
 
 /* The bytes stored for ident under valid, or NULL (*len set when found). */
 const char *cache_get(const char *ident, const char *valid, size_t *len);
+/* The validity string ident's entry was kept under, or NULL when there is none. */
+const char *cache_valid_of(const char *ident);
 /* Keep a copy of data for ident under valid, replacing what ident had. */
 void cache_put(const char *ident, const char *valid, const char *data, size_t len);
 /* Forget everything. */

@@ -151,37 +151,43 @@ const char *db_value(struct ctx *c, const PGresult *r, int row, int col)
 }
 
 /*
- * BEGIN and one prepared statement in a single round trip (libpq pipeline
- * mode); with pre, also that read and COMMIT, in the same round trip.
- * Returns the statement's result (caller clears), with the transaction open
- * (or, with pre, committed and *pre_result set), or NULL with *broken set
- * when the connection can no longer be trusted.
+ * BEGIN, one prepared statement and then n more (reads, each with its own
+ * result in more_results[i]), in a single round trip (libpq pipeline mode);
+ * with commit, COMMIT too. Returns the first statement's result (caller
+ * clears), with the transaction open (or, with commit, committed), or NULL
+ * with *broken set when the connection can no longer be trusted.
  */
 PGresult *db_begin_exec(struct ctx *c, const char *stmt, int nparams,
-                        const char *const *params, const struct prefetch *pre,
-                        PGresult **pre_result, int *broken)
+                        const char *const *params, const struct prefetch *more, int n,
+                        int commit, PGresult **more_results, int *broken)
 {
-	PGresult *r, *out = NULL, *extra = NULL;
-	int ok = 1, step = 0, last = pre ? 4 : 2;
+	PGresult *r, *out = NULL;
+	int ok = 1, step = 0, last = 2 + n + (commit ? 1 : 0);   /* queries; then the sync */
 
 	*broken = 0;
+	for (int i = 0; i < n; i++)
+		more_results[i] = NULL;
 	if (conn == NULL || !PQenterPipelineMode(conn)) {
 		*broken = 1;
 		return NULL;
 	}
-	if (!PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) ||
-	    !PQsendQueryPrepared(conn, stmt, nparams, params, NULL, NULL, 0) ||
-	    (pre != NULL &&
-	     (!PQsendQueryPrepared(conn, pre->stmt, pre->nparams, pre->params, NULL, NULL, 0) ||
-	      !PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))) ||
-	    !PQpipelineSync(conn))
-		ok = 0;
+	ok = PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
+	     PQsendQueryPrepared(conn, stmt, nparams, params, NULL, NULL, 0);
+	for (int i = 0; ok && i < n; i++)
+		ok = PQsendQueryPrepared(conn, more[i].stmt, more[i].nparams, more[i].params,
+		                         NULL, NULL, 0);
+	if (ok && commit)
+		ok = PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
+	if (ok)
+		ok = PQpipelineSync(conn);
 	/*
 	 * Results arrive one per query, each followed by NULL, then
-	 * PIPELINE_SYNC: step counts the NULLs, so it names the query.
+	 * PIPELINE_SYNC: step counts the NULLs, so it names the query (0 BEGIN,
+	 * 1 stmt, 2 .. n + 1 the others, then COMMIT).
 	 */
 	while (ok && step <= last) {
 		ExecStatusType st;
+		int read = step >= 1 && step <= 1 + n;
 
 		r = PQgetResult(conn);
 		if (r == NULL) {
@@ -195,19 +201,18 @@ PGresult *db_begin_exec(struct ctx *c, const char *stmt, int nparams,
 			PQclear(r);
 			break;
 		}
-		if ((step == 0 || step == 3) && st != PGRES_COMMAND_OK)
-			ok = 0;
-		if ((step == 1 || step == 2) && st == PGRES_TUPLES_OK) {
+		if (read && st == PGRES_TUPLES_OK) {
 			if (step == 1)
 				out = r;
 			else
-				extra = r;
+				more_results[step - 2] = r;
 			continue;
 		}
-		if (step == 1 || step == 2) {
-			app_log(c, "sql %s: %s", step == 1 ? stmt : pre->stmt, PQresultErrorMessage(r));
+		if (read)
+			app_log(c, "sql %s: %s", step == 1 ? stmt : more[step - 2].stmt,
+			        PQresultErrorMessage(r));
+		if (read || st != PGRES_COMMAND_OK)
 			ok = 0;
-		}
 		PQclear(r);
 	}
 	if (!PQexitPipelineMode(conn) || PQstatus(conn) != CONNECTION_OK)
@@ -217,12 +222,13 @@ PGresult *db_begin_exec(struct ctx *c, const char *stmt, int nparams,
 		 * caller drops it and tries once more on a fresh one. */
 		*broken = 1;
 		PQclear(out);
-		PQclear(extra);
+		for (int i = 0; i < n; i++) {
+			PQclear(more_results[i]);
+			more_results[i] = NULL;
+		}
 		c->tx = TX_ROLLBACK;
 		return NULL;
 	}
-	if (pre_result != NULL)
-		*pre_result = extra;
 	return out;
 }
 

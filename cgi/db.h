@@ -14,7 +14,7 @@ void db_close(void);
 struct ctx;
 struct prefetch;
 PGresult *db_begin_exec(struct ctx *c, const char *stmt, int nparams,
-                        const char *const *params, const struct prefetch *pre,
-                        PGresult **pre_result, int *broken);
+                        const char *const *params, const struct prefetch *more, int n,
+                        int commit, PGresult **more_results, int *broken);
 
 #endif

@@ -26,6 +26,8 @@ static void an_entry_comes_back_only_under_its_validity(void **state)
 	(void)state;
 	assert_null(cache_get("s1 /w/acme/settings/team?", "v1", &len));
 	cache_put("s1 /w/acme/settings/team?", "v1", "page one", 8);
+	assert_string_equal(cache_valid_of("s1 /w/acme/settings/team?"), "v1");
+	assert_null(cache_valid_of("s2 /w/acme/settings/team?"));
 	d = cache_get("s1 /w/acme/settings/team?", "v1", &len);
 	assert_non_null(d);
 	assert_int_equal(len, 8);
