@@ -17,6 +17,13 @@ cached_since() { tail -n "+$(($1 + 1))" "$LOG" | grep -c " $TEAM 200 [0-9]*ms ca
 mark() { wc -l <"$LOG"; }
 # warm JAR: enough views that every worker has rendered the page once (two workers).
 warm() { for _i in 1 2 3 4 5 6; do get "$1" "$TEAM"; done; }
+# every_view JAR PATTERN: six views in a row (so every worker answers) all match PATTERN.
+every_view() {
+	for _i in 1 2 3 4 5 6; do
+		get "$1" "$TEAM"
+		grep -q -- "$2" "$T/body" || return 1
+	done
+}
 text() { w3m -dump -T text/html "$T/body"; }
 text_has() { text | grep -qF -- "$1"; }
 
@@ -41,10 +48,12 @@ warm owner
 sql "UPDATE team_members SET role = 'viewer' WHERE id = '$M_MEMBER'" >/dev/null
 get owner "$TEAM"
 check "a role changed in the database shows on the next view" sh -c "grep '<select id=\"role-$M_MEMBER\"' '$T/body' | grep -q '<option selected>viewer<'"
+check "... and on every view after it" every_view owner "id=\"role-$M_MEMBER\" name=\"role\">.*<option selected>viewer<"
 warm owner
 sql "UPDATE billing_config SET team_members_limit = 30 WHERE workspace_id = '$ACME'" >/dev/null
 get owner "$TEAM"
 check "a new seat limit shows on the next view" text_has "Seats: 5 of 30 in use"
+check "... and on every view after it, whichever worker answers" every_view owner "<strong>5</strong> of 30 in use"
 warm owner
 sql "UPDATE workspaces SET name = 'Acme Cached' WHERE id = '$ACME'" >/dev/null
 get owner "$TEAM"
