@@ -3,12 +3,16 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
+sleeper=
 cleanup() {
 	# A second Ctrl-C (or the terminal closing) must not cut the cleanup short.
 	trap '' INT TERM HUP
 	trap - EXIT
 	echo
 	echo "stopping..."
+	# A signal to this script alone (kill, a supervisor) leaves the sleep below
+	# running, and stack_stop waits for every child.
+	if [ -n "$sleeper" ]; then kill "$sleeper" 2>/dev/null || true; fi
 	stack_stop
 	pg_stop
 	exit 0
@@ -33,4 +37,4 @@ cat <<MSG
   Database: make psql (cluster in $VAR/pg, port $PGPORT). Logs: $VAR/log/
   Press Ctrl-C to stop.
 MSG
-while :; do sleep 3600 & wait $! || true; done
+while :; do sleep 3600 & sleeper=$!; wait "$sleeper" || true; done
