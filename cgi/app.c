@@ -186,12 +186,6 @@ static void fill_switcher(struct ctx *c, const char *lines)
 	tvars_set_bool(c->vars, "several_workspaces", n > 1);
 }
 
-/*
- * Resolve the session cookie (and, with slug, the membership) in one call.
- * The database function also sets app.current_workspace_id for this
- * transaction, which row-level security reads. 0 ok (session may be NULL),
- * -1 on database failure.
- */
 /* The SHA-256 (hex) of a well-formed session cookie into hash: 1, or 0 when there is none. */
 static int session_hash(const struct ctx *c, char hash[65])
 {
@@ -206,10 +200,13 @@ static int session_hash(const struct ctx *c, char hash[65])
 static int cache_take_check(struct ctx *c, const PGresult *r);
 
 /*
- * The session lookup, in one round trip with BEGIN and, when the page
- * cache needs them, the versions (auth_page_check, read first so that the
- * page's data is at least as new as they are), and with pre, the page's
- * read and COMMIT.
+ * Resolve the session cookie (and, with slug, the membership) in one call.
+ * The database function also sets app.current_workspace_id for this
+ * transaction, which row-level security reads. It goes in one round trip
+ * with BEGIN and, when the page cache needs them, the versions
+ * (auth_page_check, read first so that the page's data is at least as new
+ * as they are), and with pre, the page's read and COMMIT. 0 ok (session may
+ * be NULL), -1 on database failure.
  */
 static int session_load(struct ctx *c, const char *slug, const struct prefetch *pre)
 {
