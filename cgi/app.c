@@ -500,32 +500,6 @@ static void redirect_to_login(struct ctx *c)
 }
 
 /*
- * The text of a record of n plain values, "(a,b,,d)", split in place into
- * f (NULL for an empty field). -1 when it is not that shape (a quoted field
- * cannot occur for the uuid, bigint and boolean columns read here).
- */
-static int split_record(char *s, char **f, int n)
-{
-	size_t len = strlen(s);
-
-	if (len < 2 || s[0] != '(' || s[len - 1] != ')' || strchr(s, '"') != NULL)
-		return -1;
-	s[len - 1] = '\0';
-	s++;
-	for (int i = 0; i < n; i++) {
-		char *comma = strchr(s, ',');
-
-		if ((comma == NULL) != (i == n - 1))
-			return -1;
-		if (comma != NULL)
-			*comma = '\0';
-		f[i] = *s ? s : NULL;
-		s = comma ? comma + 1 : s;
-	}
-	return 0;
-}
-
-/*
  * The page cache (cache.c). A GET whose route allows it is known by the
  * SHA-256 of its session cookie and its address. When this worker kept an
  * answer for it in the current minute, one statement outside any
@@ -587,7 +561,7 @@ static int cache_take_check(struct ctx *c, const PGresult *r)
 	char *k[K__MAX];
 
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 ||
-	    split_record(arena_strdup(c->arena, PQgetvalue(r, 0, 0)), k, K__MAX) != 0 ||
+	    record_split(arena_strdup(c->arena, PQgetvalue(r, 0, 0)), k, K__MAX) != 0 ||
 	    k[K_SESSION] == NULL || k[K_USER] == NULL || k[K_CTX] == NULL ||
 	    (k[K_WS] == NULL) != (k[K_TEAM] == NULL)) {
 		if (PQresultStatus(r) != PGRES_TUPLES_OK)

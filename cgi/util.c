@@ -404,3 +404,24 @@ char *json_object(struct arena *a, const char *key, ...)
 	buf_free(&b);
 	return out;
 }
+
+int record_split(char *s, char **f, int n)
+{
+	size_t len = strlen(s);
+
+	if (n < 1 || len < 2 || s[0] != '(' || s[len - 1] != ')' || strchr(s, '"') != NULL)
+		return -1;
+	s[len - 1] = '\0';
+	s++;
+	for (int i = 0; i < n; i++) {
+		char *comma = strchr(s, ',');
+
+		if ((comma == NULL) != (i == n - 1))
+			return -1;
+		if (comma != NULL)
+			*comma = '\0';
+		f[i] = *s ? s : NULL;
+		s = comma ? comma + 1 : s;
+	}
+	return 0;
+}

@@ -58,6 +58,13 @@ int utf8_valid(const char *s, size_t len);
 
 /* Parse a decimal integer in [min, max]; 0 on success, -1 on any junk or overflow. */
 int parse_long(const char *s, long min, long max, long *out);
+/*
+ * PostgreSQL's text of a record of n plain values, "(a,b,,d)", split in
+ * place into f (NULL for an empty field, SQL NULL). -1 when it is not that
+ * shape, or when a field is quoted (values with commas, quotes or spaces,
+ * which the callers' uuid, integer and boolean columns never have).
+ */
+int record_split(char *s, char **f, int n);
 
 /* Monotonic milliseconds, for durations. */
 int64_t now_ms(void);

@@ -445,6 +445,45 @@ static void arena_string_helpers_copy_and_terminate(void **state)
 	assert_int_equal(s[19999], '1');
 }
 
+static void record_split_reads_plain_values_and_nulls(void **state)
+{
+	char ok[] = "(4c45,00000001,0,,7,t)", nulls[] = "(,,,)", one[] = "(x)";
+	char *f[6];
+
+	(void)state;
+	assert_int_equal(record_split(ok, f, 6), 0);
+	assert_string_equal(f[0], "4c45");
+	assert_string_equal(f[1], "00000001");
+	assert_string_equal(f[2], "0");
+	assert_null(f[3]);
+	assert_string_equal(f[4], "7");
+	assert_string_equal(f[5], "t");
+	assert_int_equal(record_split(nulls, f, 4), 0);
+	for (int i = 0; i < 4; i++)
+		assert_null(f[i]);
+	assert_int_equal(record_split(one, f, 1), 0);
+	assert_string_equal(f[0], "x");
+}
+
+static void record_split_refuses_other_shapes(void **state)
+{
+	static const char *const bad[] = {
+		"", "(", ")", "()x", "a,b", "(a,b", "a,b)",
+		"(a,b,c)",              /* one field too many for n = 2 */
+		"(a)",                  /* one too few */
+		"(\"a,b\",c)",        /* quoted: not for these callers */
+	};
+	char buf[32], *f[2];
+
+	(void)state;
+	for (size_t i = 0; i < N(bad); i++) {
+		snprintf(buf, sizeof(buf), "%s", bad[i]);
+		assert_int_equal(record_split(buf, f, 2), -1);
+	}
+	snprintf(buf, sizeof(buf), "(a)");
+	assert_int_equal(record_split(buf, f, 0), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -460,6 +499,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(json_object_escapes_strings_and_writes_null,
 		                                arena_setup, arena_teardown),
 		cmocka_unit_test(buf_json_quotes_and_escapes),
+		cmocka_unit_test(record_split_reads_plain_values_and_nulls),
+		cmocka_unit_test(record_split_refuses_other_shapes),
 		cmocka_unit_test_setup_teardown(arena_alloc_returns_aligned_pointers_for_every_size,
 		                                arena_setup, arena_teardown),
 		cmocka_unit_test_setup_teardown(arena_alloc_many_small_blocks_are_zeroed_and_distinct,
