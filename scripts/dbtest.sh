@@ -645,6 +645,8 @@ expect_delta "versions: a workspace rename moves every member's switcher" \
     "UPDATE workspaces SET name = 'Acme Renamed' WHERE id = '$ACME'" "0|1|1|t|f"
 expect_delta "versions: a new seat limit moves the team page" \
     "UPDATE billing_config SET team_members_limit = team_members_limit + 1 WHERE workspace_id = '$ACME'" "1|0|0|f|f"
+expect_delta "versions: a membership deleted outright moves them too" \
+    "DELETE FROM team_members WHERE user_id = '$M4' AND workspace_id = '$ACME'" "1|1|0|f|f"
 expect_delta "versions: a removal by settings_app under row-level security moves them too" \
     "SET LOCAL ROLE settings_app; UPDATE team_members SET deleted_at = now() WHERE user_id = '$M4'" "1|1|0|f|f" "$SUDB"
 

@@ -60,21 +60,14 @@ CREATE FUNCTION team_members_bump_versions() RETURNS trigger
     SET search_path = public, pg_temp
 AS $$
 BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        UPDATE workspaces w SET team_version = w.team_version + 1 WHERE w.id = OLD.workspace_id;
-    END IF;
-    IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.workspace_id <> OLD.workspace_id) THEN
-        UPDATE workspaces w SET team_version = w.team_version + 1 WHERE w.id = NEW.workspace_id;
-    END IF;
+    -- OLD is NULL on INSERT and NEW on DELETE; IN () counts a row once.
+    UPDATE workspaces w SET team_version = w.team_version + 1
+     WHERE w.id IN (OLD.workspace_id, NEW.workspace_id);
     IF TG_OP <> 'UPDATE'
        OR (OLD.user_id, OLD.workspace_id, OLD.status, OLD.role, OLD.deleted_at)
           IS DISTINCT FROM (NEW.user_id, NEW.workspace_id, NEW.status, NEW.role, NEW.deleted_at) THEN
-        IF TG_OP <> 'INSERT' THEN
-            UPDATE users u SET ctx_version = u.ctx_version + 1 WHERE u.id = OLD.user_id;
-        END IF;
-        IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.user_id <> OLD.user_id) THEN
-            UPDATE users u SET ctx_version = u.ctx_version + 1 WHERE u.id = NEW.user_id;
-        END IF;
+        UPDATE users u SET ctx_version = u.ctx_version + 1
+         WHERE u.id IN (OLD.user_id, NEW.user_id);
     END IF;
     RETURN NULL;
 END
