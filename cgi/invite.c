@@ -181,6 +181,16 @@ static void invitation_gone(struct ctx *c, int status, const struct invitation *
 	page_render(c, status, "invite_gone.tmpl");
 }
 
+/* invitation_load, answering the 404/410 page itself: 1 when inv can be accepted. */
+static int invitation_usable(struct ctx *c, struct invitation *inv)
+{
+	int status = invitation_load(c, inv);
+
+	if (status != 0 && status != 200)
+		invitation_gone(c, status, inv);
+	return status == 200;
+}
+
 /*
  * The invitation page, in the mode that fits who is looking: the new
  * account form (invitee without a password), a sign-in prompt, a "signed
@@ -219,16 +229,9 @@ static void invitation_show(struct ctx *c, const struct invitation *inv, int sta
 static void accept_get(struct ctx *c)
 {
 	struct invitation inv;
-	int status;
 
-	status = invitation_load(c, &inv);
-	if (status == 0)
-		return;
-	if (status != 200) {
-		invitation_gone(c, status, &inv);
-		return;
-	}
-	invitation_show(c, &inv, 200);
+	if (invitation_usable(c, &inv))
+		invitation_show(c, &inv, 200);
 }
 
 /* Validate the new account's fields; 0 when both are fine (errors set otherwise). */
@@ -296,16 +299,10 @@ static void accept_post(struct ctx *c)
 	const char *full_name = NULL;
 	char pwhash[64];
 	PGresult *r;
-	int status;
 	struct buf loc;
 
-	status = invitation_load(c, &inv);
-	if (status == 0)
+	if (!invitation_usable(c, &inv))
 		return;
-	if (status != 200) {
-		invitation_gone(c, status, &inv);
-		return;
-	}
 	params[0] = inv.hash;
 	params[1] = NULL;
 	params[2] = NULL;
