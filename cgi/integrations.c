@@ -1383,6 +1383,25 @@ static PGresult *write_or_conflict(struct ctx *c, const char *stmt, int nparams,
 }
 
 /*
+ * The nine values integ_insert and integ_update take after their keys, in
+ * their order: name, config, sealed secrets and key id, secrets meta,
+ * filters, rate limit, retry settings, the person saving.
+ */
+static void saved_fields(struct ctx *c, const struct input *in, const char *ct,
+                         const char *key_id, const char **p)
+{
+	p[0] = in->name;
+	p[1] = in->config.data;
+	p[2] = ct;
+	p[3] = key_id;
+	p[4] = secrets_meta(c, in);
+	p[5] = in->filters.data;
+	p[6] = in->rate;
+	p[7] = in->retry.data;
+	p[8] = c->session->user_id;
+}
+
+/*
  * POST /w/{slug}/settings/integrations: create. 303 to the list; 422 with
  * the form re-shown; 409 for a duplicate name or the plan's limit on
  * webhook and custom integrations.
@@ -1432,15 +1451,7 @@ static void create_post(struct ctx *c)
 	params[0] = id;
 	params[1] = c->ws->id;
 	params[2] = type_names[t];
-	params[3] = in.name;
-	params[4] = in.config.data;
-	params[5] = ct;
-	params[6] = key_id;
-	params[7] = secrets_meta(c, &in);
-	params[8] = in.filters.data;
-	params[9] = in.rate;
-	params[10] = in.retry.data;
-	params[11] = c->session->user_id;
+	saved_fields(c, &in, ct, key_id, params + 3);
 	if ((r = write_or_conflict(c, "integ_insert", 12, params, in.t, NULL)) == NULL)
 		goto out;
 	if (audit_log(c, "integration.created", "integration", id,
@@ -1491,15 +1502,7 @@ static void update_post(struct ctx *c)
 	}
 	params[0] = it.id;
 	params[1] = c->ws->id;
-	params[2] = in.name;
-	params[3] = in.config.data;
-	params[4] = ct;
-	params[5] = key_id;
-	params[6] = secrets_meta(c, &in);
-	params[7] = in.filters.data;
-	params[8] = in.rate;
-	params[9] = in.retry.data;
-	params[10] = c->session->user_id;
+	saved_fields(c, &in, ct, key_id, params + 2);
 	if ((r = write_or_conflict(c, "integ_update", 11, params, it.t, &it)) == NULL)
 		goto out;
 	if (PQntuples(r) != 1) {
