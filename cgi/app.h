@@ -140,6 +140,8 @@ struct ctx {
 	const char *cached;
 	size_t cached_len;
 	const char *cache_ident, *cache_valid, *cache_ws, *cache_minute;
+	const char *token_hash;            /* session_hash() (app.c), once computed */
+	int token_hashed;
 };
 
 /* Start the executable: FastCGI server, FastCGI on stdin, or one CGI request. */
@@ -173,6 +175,10 @@ PGresult *db_exec(struct ctx *c, const char *stmt, int nparams,
                   const char *const *params, const char **sqlstate);
 /* Value at row/col as an arena string, NULL for SQL NULL. */
 const char *db_value(struct ctx *c, const PGresult *r, int row, int col);
+/* db_exec for one value: the first column of the first row into *out (NULL
+ * without a row or for SQL NULL). 0 ok, -1 on a database error. */
+int db_exec_value(struct ctx *c, const char *stmt, int nparams, const char *const *params,
+                  const char **out);
 /* Run a plain command (BEGIN, SAVEPOINT, ...); 0 ok. */
 int db_command(struct ctx *c, const char *sql);
 

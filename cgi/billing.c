@@ -963,10 +963,8 @@ static void webhook_post(struct ctx *c)
 
 	if (customer != NULL) {
 		params[0] = customer;
-		if ((r = db_exec(c, "stripe_customer_workspace", 1, params, NULL)) == NULL)
+		if (db_exec_value(c, "stripe_customer_workspace", 1, params, &ws_id) != 0)
 			return;
-		ws_id = db_value(c, r, 0, 0);
-		PQclear(r);
 	}
 	if (ws_id != NULL && kind != EV_UNKNOWN) {
 		/* Row-level security: this transaction now works in that workspace. */

@@ -150,6 +150,19 @@ const char *db_value(struct ctx *c, const PGresult *r, int row, int col)
 	return arena_strdup(c->arena, PQgetvalue(r, row, col));
 }
 
+int db_exec_value(struct ctx *c, const char *stmt, int nparams, const char *const *params,
+                  const char **out)
+{
+	PGresult *r = db_exec(c, stmt, nparams, params, NULL);
+
+	*out = NULL;
+	if (r == NULL)
+		return -1;
+	*out = db_value(c, r, 0, 0);
+	PQclear(r);
+	return 0;
+}
+
 /*
  * BEGIN, one prepared statement and then n more (reads, each with its own
  * result in more_results[i]), in a single round trip (libpq pipeline mode);

@@ -1084,12 +1084,8 @@ static void team_invite_post(struct ctx *c)
 	}
 
 	params[0] = email;
-	r = db_exec(c, "team_user_by_email", 1, params, NULL);
-	if (r == NULL)
+	if (db_exec_value(c, "team_user_by_email", 1, params, &user_id) != 0)
 		return;
-	if (PQntuples(r) == 1)
-		user_id = db_value(c, r, 0, 0);
-	PQclear(r);
 	if (user_id != NULL) {
 		params[0] = c->ws->id;
 		params[1] = user_id;
@@ -1124,24 +1120,15 @@ static void team_invite_post(struct ctx *c)
 	}
 	if (user_id == NULL) {
 		params[0] = email;
-		r = db_exec(c, "team_user_create", 1, params, NULL);
-		if (r == NULL)
+		if (db_exec_value(c, "team_user_create", 1, params, &user_id) != 0)
 			return;
-		if (PQntuples(r) == 1)
-			user_id = db_value(c, r, 0, 0);
-		PQclear(r);
+		/* NULL: created by a concurrent invitation elsewhere a moment ago. */
+		if (user_id == NULL &&
+		    db_exec_value(c, "team_user_by_email", 1, params, &user_id) != 0)
+			return;
 		if (user_id == NULL) {
-			/* Created by a concurrent invitation elsewhere a moment ago. */
-			params[0] = email;
-			r = db_exec(c, "team_user_by_email", 1, params, NULL);
-			if (r == NULL)
-				return;
-			user_id = db_value(c, r, 0, 0);
-			PQclear(r);
-			if (user_id == NULL) {
-				c->db_failed = 1;
-				return;
-			}
+			c->db_failed = 1;
+			return;
 		}
 	}
 	if (crypto_token(token) != 0) {
