@@ -125,8 +125,7 @@ stack_start() {
 	export SETTINGS_BASE_URL="${SETTINGS_BASE_URL:-http://127.0.0.1:$PORT}"
 	for p in $PAGES; do
 		[ -x "$BUILD/bin/$p" ] || continue
-		spawn_bg "$VAR/run/$p.pid" "$VAR/log/$p.log" env SETTINGS_SOCKET="$VAR/run/$p.sock" \
-			SETTINGS_SOCKET_MODE=0600 "$BUILD/bin/$p"
+		page_start "$p"
 	done
 	sed -e "s|@PORT@|$PORT|g" -e "s|@VAR@|$VAR|g" -e "s|@ROOT@|$ROOT|g" \
 		-e "s|@LOGIN_RATE@|${LOGIN_RATE:-5r/s}|g" \
@@ -161,17 +160,24 @@ stack_stop() {
 	wait 2>/dev/null || true
 }
 
+# page_start PAGE [NAME=value...]: one executable on $VAR/run/PAGE.sock, with
+# extra environment if given.
+page_start() {
+	_p=$1
+	shift
+	spawn_bg "$VAR/run/$_p.pid" "$VAR/log/$_p.log" env "$@" SETTINGS_SOCKET="$VAR/run/$_p.sock" \
+		SETTINGS_SOCKET_MODE=0600 "$BUILD/bin/$_p"
+}
+
 # page_restart PAGE [NAME=value...]: restart one executable of the running stack
 # with extra environment (the benchmarks compare SETTINGS_PAGE_CACHE=0 and 1).
 page_restart() {
-	_p=$1
-	shift
-	if [ -f "$VAR/run/$_p.pid" ]; then kill "$(cat "$VAR/run/$_p.pid")" 2>/dev/null || true; fi
-	_i=0; while [ -e "$VAR/run/$_p.sock" ] && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
-	rm -f "$VAR/run/$_p.pid"
-	spawn_bg "$VAR/run/$_p.pid" "$VAR/log/$_p.log" env "$@" SETTINGS_SOCKET="$VAR/run/$_p.sock" \
-		SETTINGS_SOCKET_MODE=0600 "$BUILD/bin/$_p"
-	_i=0; while [ ! -S "$VAR/run/$_p.sock" ] && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
+	_r=$1
+	if [ -f "$VAR/run/$_r.pid" ]; then kill "$(cat "$VAR/run/$_r.pid")" 2>/dev/null || true; fi
+	_i=0; while [ -e "$VAR/run/$_r.sock" ] && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
+	rm -f "$VAR/run/$_r.pid"
+	page_start "$@"
+	_i=0; while [ ! -S "$VAR/run/$_r.sock" ] && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
 }
 
 # Benchmark yardsticks. capture_page NAME URL [curl args...]: the answer's body in
