@@ -186,15 +186,21 @@ static void fill_switcher(struct ctx *c, const char *lines)
 	tvars_set_bool(c->vars, "several_workspaces", n > 1);
 }
 
-/* The SHA-256 (hex) of a well-formed session cookie into hash: 1, or 0 when there is none. */
-static int session_hash(const struct ctx *c, char hash[65])
+/* The SHA-256 (hex) of a well-formed session cookie, once per request; NULL without one. */
+static const char *session_hash(struct ctx *c)
 {
-	const char *token = cookie_get(c, "session");
+	if (!c->token_hashed) {
+		const char *token = cookie_get(c, "session");
 
-	if (token == NULL || strlen(token) != 43)
-		return 0;
-	crypto_sha256_hex(token, 43, hash);
-	return 1;
+		c->token_hashed = 1;
+		if (token != NULL && strlen(token) == 43) {
+			char *hash = arena_alloc(c->arena, 65);
+
+			crypto_sha256_hex(token, 43, hash);
+			c->token_hash = hash;
+		}
+	}
+	return c->token_hash;
 }
 
 static int cache_take_check(struct ctx *c, const PGresult *r);
@@ -210,14 +216,14 @@ static int cache_take_check(struct ctx *c, const PGresult *r);
  */
 static int session_load(struct ctx *c, const char *slug, const struct prefetch *pre)
 {
-	char hash[65], idle[24];
+	char idle[24];
 	const char *params[3];
 	struct prefetch more[2];
 	PGresult *r, *res[2];
 	int broken, n = 0, check_at = -1, pre_at = -1;
 
 	snprintf(idle, sizeof(idle), "%ld", app_config.session_idle_seconds);
-	params[0] = session_hash(c, hash) ? hash : NULL;
+	params[0] = session_hash(c);
 	params[1] = slug;
 	params[2] = idle;
 	if (c->cache_ident != NULL && c->cache_valid == NULL && params[0] != NULL) {
@@ -521,12 +527,11 @@ static void redirect_to_login(struct ctx *c)
  */
 static int cache_lookup(struct ctx *c, const struct route *route)
 {
-	char hash[65];
-	const char *prev, *params[3];
+	const char *hash, *prev, *params[3];
 	PGresult *r;
 	int fresh;
 
-	if (cookie_get(c, "notice") != NULL || !route->cacheable(c) || !session_hash(c, hash))
+	if (cookie_get(c, "notice") != NULL || !route->cacheable(c) || (hash = session_hash(c)) == NULL)
 		return 0;
 	c->cache_minute = arena_printf(c->arena, "%lld ", (long long)(time(NULL) / 60));
 	c->cache_ident = arena_printf(c->arena, "%s %s %s?%s", hash, c->req->https ? "https" : "http",
