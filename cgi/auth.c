@@ -53,7 +53,7 @@ static void login_get(struct ctx *c)
 	const char *next = http_field(c->req, K_NEXT);
 
 	/* next may carry a token (an invitation link): never pass it on. */
-	c->resp->no_referrer = 1;
+	c->resp->token_in_url = 1;
 	if (c->session != NULL) {
 		const char *home = next ? next : home_path(c, c->session->user_id);
 

@@ -166,6 +166,7 @@ int http_parse(struct req *req, struct arena *a, char **envp,
 	req->remote_addr = env_get(envp, "REMOTE_ADDR");
 	req->user_agent = env_get(envp, "HTTP_USER_AGENT");
 	req->origin = env_get(envp, "HTTP_ORIGIN");
+	req->fetch_site = env_get(envp, "HTTP_SEC_FETCH_SITE");
 	req->host = env_get(envp, "HTTP_HOST");
 	req->content_type = env_get(envp, "CONTENT_TYPE");
 	q = env_get(envp, "HTTPS");
@@ -197,6 +198,7 @@ int http_parse(struct req *req, struct arena *a, char **envp,
 	http_parse_cookies(req, env_get(envp, "HTTP_COOKIE"));
 	if ((rc = http_parse_urlencoded(req, req->query, strlen(req->query))) != 0)
 		return rc;
+	req->first_body_param = req->nparams;
 
 	clen = env_get(envp, "CONTENT_LENGTH");
 	if (clen != NULL && *clen != '\0') {
@@ -228,9 +230,16 @@ int http_parse(struct req *req, struct arena *a, char **envp,
 	return 0;
 }
 
+/* Where a request's own parameters start: a POST's fields come from its body alone. */
+static size_t first_param(const struct req *req)
+{
+	return strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0
+	       ? 0 : req->first_body_param;
+}
+
 const char *http_param(const struct req *req, const char *name)
 {
-	for (size_t i = 0; i < req->nparams; i++)
+	for (size_t i = first_param(req); i < req->nparams; i++)
 		if (strcmp(req->params[i].name, name) == 0)
 			return req->params[i].value;
 	return NULL;
@@ -244,6 +253,16 @@ const char *http_cookie(const struct req *req, const char *name)
 	return NULL;
 }
 
+int http_same_origin(const char *origin, const char *fetch_site, const char *own)
+{
+	if (fetch_site != NULL &&
+	    (strcasecmp(fetch_site, "cross-site") == 0 || strcasecmp(fetch_site, "same-site") == 0))
+		return 0;
+	if (origin != NULL && strcmp(origin, "null") != 0)
+		return own != NULL && strcasecmp(origin, own) == 0;
+	return fetch_site == NULL || strcasecmp(fetch_site, "same-origin") == 0;
+}
+
 /* Run the field table: each parameter named in it is checked and typed. */
 void http_validate(struct req *req, const struct field_spec *specs, size_t n)
 {
@@ -252,7 +271,7 @@ void http_validate(struct req *req, const struct field_spec *specs, size_t n)
 	req->fields = arena_alloc(req->arena, sizeof(struct field) * (n ? n : 1));
 	for (size_t k = 0; k < n; k++)
 		req->fields[k].spec = &specs[k];
-	for (size_t i = 0; i < req->nparams; i++) {
+	for (size_t i = first_param(req); i < req->nparams; i++) {
 		for (size_t k = 0; k < n; k++) {
 			struct field *head = &req->fields[k], *f;
 			size_t len;
@@ -477,8 +496,14 @@ void resp_serialise(const struct resp *w, struct buf *out)
 	         "X-Content-Type-Options: nosniff\r\n"
 	         "X-Frame-Options: DENY\r\n"
 	         "Cross-Origin-Opener-Policy: same-origin\r\n");
-	buf_puts(out, w->no_referrer ? "Referrer-Policy: no-referrer\r\n"
-	                             : "Referrer-Policy: same-origin\r\n");
+	/*
+	 * same-origin: other sites never learn our addresses. Where a token is
+	 * in the address, strict-origin: no request, not even our own, carries
+	 * it in Referer. Not no-referrer: under it browsers send "Origin: null"
+	 * with form POSTs, and the cross-site check then rests on Sec-Fetch-Site.
+	 */
+	buf_puts(out, w->token_in_url ? "Referrer-Policy: strict-origin\r\n"
+	                              : "Referrer-Policy: same-origin\r\n");
 	if (w->no_store)
 		buf_puts(out, "Cache-Control: no-store\r\n");
 	if (w->https)

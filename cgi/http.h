@@ -64,6 +64,7 @@ struct req {
 	const char *remote_addr;
 	const char *user_agent;
 	const char *origin;        /* Origin header or NULL */
+	const char *fetch_site;    /* Sec-Fetch-Site header or NULL */
 	const char *host;          /* Host header or NULL */
 	const char *content_type;
 	int https;                 /* request came over TLS */
@@ -73,6 +74,7 @@ struct req {
 
 	struct pair *params;       /* query then body pairs, in order */
 	size_t nparams;
+	size_t first_body_param;   /* params[first_body_param..] came from the body */
 	struct pair *cookies;
 	size_t ncookies;
 
@@ -106,9 +108,20 @@ void http_parse_cookies(struct req *req, const char *header);
 /* Run the spec table over req->params, filling req->fields. */
 void http_validate(struct req *req, const struct field_spec *specs, size_t n);
 
+/*
+ * The cross-site check of a state-changing request (Fetch standard,
+ * "Origin" and "Sec-Fetch-Site"): 1 when it may proceed. Refused when
+ * Sec-Fetch-Site says cross-site or same-site, or Origin names another
+ * origin than own ("scheme://host[:port]"). An absent or "null" Origin
+ * (no-referrer pages, old and text browsers, curl) passes only when
+ * Sec-Fetch-Site is absent or same-origin. The CSRF token is checked too.
+ */
+int http_same_origin(const char *origin, const char *fetch_site, const char *own);
+
 /* A CGI variable such as "HTTP_STRIPE_SIGNATURE", NULL when absent. */
 const char *http_env(const struct req *req, const char *name);
-/* First value of a parameter / cookie, NULL when absent. */
+/* First value of a parameter / cookie, NULL when absent. A request other
+ * than GET or HEAD takes its parameters from the body only. */
 const char *http_param(const struct req *req, const char *name);
 const char *http_cookie(const struct req *req, const char *name);
 /* Validated value of field k, NULL when missing or invalid. */
@@ -125,7 +138,7 @@ struct resp {
 	struct buf headers;        /* extra header lines, each ending in \r\n */
 	struct buf body;
 	int no_store;              /* Cache-Control: no-store (signed-in pages) */
-	int no_referrer;           /* Referrer-Policy: no-referrer (tokens in URL) */
+	int token_in_url;          /* Referrer-Policy: strict-origin (a token is in the URL) */
 	int https;                 /* served over TLS: Strict-Transport-Security */
 	const char *content_type;
 };

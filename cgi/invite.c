@@ -110,7 +110,7 @@ static int invitation_load(struct ctx *c, struct invitation *inv)
 	int deleted, expired;
 
 	/* Every page about an invitation has its token in the address or form. */
-	c->resp->no_referrer = 1;
+	c->resp->token_in_url = 1;
 	c->resp->no_store = 1;
 	memset(inv, 0, sizeof(*inv));
 	inv->token = http_field(c->req, K_TOKEN);

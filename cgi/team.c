@@ -682,7 +682,7 @@ static int fill_invite_panel(struct ctx *c)
 		tvars_set(c->vars, "link_expires", until(c->arena, num(PQgetvalue(r, 0, 3))));
 		tvars_set(c->vars, "link_mail", mail == 's' ? "sent" : mail == 'f' ? "failed" : "none");
 		/* A token in the page: never leak it in a Referer. */
-		c->resp->no_referrer = 1;
+		c->resp->token_in_url = 1;
 		shown = 1;
 	}
 	PQclear(r);

@@ -73,7 +73,7 @@ login lock member@example.com demo-password
 is "once the window has passed, signing in works again" "$STATUS" 303
 
 get tk '/login?next=%2Finvite%2Faccept%3Ftoken%3Dabc'
-is "the sign-in page sends no referrer (next may carry a token)" "$(header Referrer-Policy)" "no-referrer"
+is "the sign-in page sends no full Referer (next may carry a token)" "$(header Referrer-Policy)" "strict-origin"
 
 # Parallel guesses cannot beat the count: 20 at once, exactly 10 recorded.
 sql "DELETE FROM login_attempts" >/dev/null

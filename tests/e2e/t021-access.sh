@@ -91,6 +91,35 @@ is "sign-in without the pre-session token is refused" "$STATUS" 403
 STATUS=$(curl -sS -o "$T/body" -w '%{http_code}' -H 'Origin: http://127.0.0.1:'"$PORT" -b "$T/c.jar" --data-urlencode "csrf_token=$tok" "$BASE/logout")
 is "a same-origin POST with the token works" "$STATUS" 303
 
+# The browsers' headers: Origin (own, null, other) with Sec-Fetch-Site.
+while read -r origin site want what; do
+	rm -f "$T/o.jar"
+	get o /login
+	tok=$(sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' "$T/body" | head -1)
+	before=$(sql "SELECT count(*) FROM sessions")
+	o=$origin; [ "$o" = own ] && o="http://127.0.0.1:$PORT"
+	STATUS=$(curl -sS -o "$T/body" -w '%{http_code}' -b "$T/o.jar" -c "$T/o.jar" \
+		$([ "$o" != - ] && printf '%s' "-HOrigin:$o") \
+		$([ "$site" != - ] && printf '%s' "-HSec-Fetch-Site:$site") \
+		--data-urlencode "csrf_token=$tok" --data-urlencode email=viewer@example.com \
+		--data-urlencode password=demo-password "$BASE/login")
+	is "sign-in with Origin $origin, Sec-Fetch-Site $site: $what" "$STATUS" "$want"
+	if [ "$want" = 403 ]; then
+		is "... and no session was made" "$(sql "SELECT count(*) FROM sessions")" "$before"
+	fi
+done <<'CASES'
+own same-origin 303 a browser's own form
+null same-origin 303 a form on a no-referrer page (Chromium)
+null - 303 a null Origin from an old browser
+- - 303 curl and text browsers
+- same-origin 303 no Origin but same-origin
+own cross-site 403 a cross-site claim refused
+null cross-site 403 a null Origin from another site refused
+null same-site 403 a sibling site refused
+- cross-site 403 cross-site without Origin refused
+http://evil.example same-origin 403 another origin refused
+CASES
+
 # Security headers on every kind of response.
 for p in /login /healthz /no/such /w/acme/settings/team /static/settings.css; do
 	get hdr "$p"

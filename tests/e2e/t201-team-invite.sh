@@ -63,7 +63,7 @@ is "the token itself is stored nowhere, nor its hash in the audit log" \
 	                   OR changes::text LIKE '%' || encode(sha256(convert_to('$token', 'UTF8')), 'hex') || '%')")" "0|0"
 check "it shows the expiry" sh -c "w3m -dump -T text/html '$T/body' | grep -Eq 'Valid until 20[0-9-]+ [0-9:]+ UTC \(in 7 days\)'"
 check "it says an email was sent" sh -c "w3m -dump -T text/html '$T/body' | grep -q 'An email with this link was sent to new.person@example.com'"
-is "a page with a token sends no Referer" "$(header Referrer-Policy)" "no-referrer"
+is "a page with a token never sends it in Referer" "$(header Referrer-Policy)" "strict-origin"
 check "the one-time notice is shown" body_has "Invitation created for new.person@example.com."
 check "the invitee is listed under pending invitations" sh -c "sed -n '/id=\"pending-heading\"/,/<\/section>/p' '$T/body' | grep -q new.person@example.com"
 check "the page is valid HTML" tidy_ok

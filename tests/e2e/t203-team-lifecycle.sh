@@ -113,7 +113,7 @@ link=$(sed -n 's|.*<code class="copy" id="invite-link">\([^<]*\)</code>.*|\1|p' 
 token=${link#*token=}
 is "the page shows the new link, whose hash is stored" \
 	"$(sql "SELECT count(*) FROM team_members WHERE id = '$M_PENDING' AND invitation_token = encode(sha256(convert_to('$token', 'UTF8')), 'hex')")" 1
-is "... without a Referer" "$(header Referrer-Policy)" "no-referrer"
+is "... whose Referer never carries it" "$(header Referrer-Policy)" "strict-origin"
 post owner "$TEAM/$M_VIEWER/resend"
 is "resending to an active member: 409" "$STATUS" 409
 

@@ -249,9 +249,12 @@ static void http_parse_accepts_exactly_max_fields(void **state)
 	}
 	assert_int_equal(rc, 0);
 	assert_int_equal(req.nparams, HTTP_MAX_FIELDS);
+	assert_string_equal(http_param(&req, "b39"), "39");
+	/* A POST reads its body; the query's pairs are a GET's. */
+	assert_null(http_param(&req, "q0"));
+	req.method = "GET";
 	assert_string_equal(http_param(&req, "q0"), "0");
 	assert_string_equal(http_param(&req, "q59"), "59");
-	assert_string_equal(http_param(&req, "b39"), "39");
 }
 
 static void http_parse_rejects_more_than_max_fields(void **state)
@@ -524,12 +527,87 @@ static void http_parse_sets_https_only_for_on_or_1(void **state)
 	}
 }
 
+/* The cross-site check's whole decision table (Origin x Sec-Fetch-Site). */
+static void http_same_origin_follows_origin_and_sec_fetch_site(void **state)
+{
+	static const struct {
+		const char *origin, *fetch_site;
+		int want;
+	} cases[] = {
+		/* own origin */
+		{ "http://example.com", NULL, 1 },
+		{ "http://example.com", "same-origin", 1 },
+		{ "HTTP://Example.COM", "same-origin", 1 },
+		{ "http://example.com", "none", 1 },
+		{ "http://example.com", "same-site", 0 },
+		{ "http://example.com", "cross-site", 0 },
+		/* absent Origin: curl, text browsers, old browsers */
+		{ NULL, NULL, 1 },
+		{ NULL, "same-origin", 1 },
+		{ NULL, "none", 0 },
+		{ NULL, "same-site", 0 },
+		{ NULL, "cross-site", 0 },
+		/* "null": a form POST from a no-referrer page */
+		{ "null", NULL, 1 },
+		{ "null", "same-origin", 1 },
+		{ "null", "none", 0 },
+		{ "null", "same-site", 0 },
+		{ "null", "cross-site", 0 },
+		{ "null", "Cross-Site", 0 },
+		/* another origin, whatever Sec-Fetch-Site claims */
+		{ "http://evil.example", NULL, 0 },
+		{ "http://evil.example", "same-origin", 0 },
+		{ "https://example.com", "same-origin", 0 },
+		{ "http://example.com:8080", "same-origin", 0 },
+		{ "http://example.com.evil.example", NULL, 0 },
+		{ "http://sub.example.com", "same-site", 0 },
+		{ "", NULL, 0 },
+		{ "NULL", NULL, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		int got = http_same_origin(cases[i].origin, cases[i].fetch_site, "http://example.com");
+
+		if (got != cases[i].want)
+			fail_msg("Origin %s, Sec-Fetch-Site %s: %d, want %d",
+			         cases[i].origin ? cases[i].origin : "(absent)",
+			         cases[i].fetch_site ? cases[i].fetch_site : "(absent)", got, cases[i].want);
+	}
+	/* Without a Host of our own, only an absent or null Origin can match. */
+	assert_int_equal(http_same_origin("http://example.com", NULL, NULL), 0);
+	assert_int_equal(http_same_origin(NULL, "same-origin", NULL), 1);
+}
+
+/* A POST's fields come from its body: a csrf_token in the query string does not count. */
+static void http_param_on_a_post_reads_the_body_only(void **state)
+{
+	static const struct field_spec specs[] = { { "role", valid_line, 1, 10, NULL, 0, 0 } };
+	struct arena *a = *state;
+	struct call c = { "/x?csrf_token=q&role=owner", FORM, "name=b", NULL, NULL };
+	struct membody m;
+	struct req req;
+
+	assert_int_equal(parse_call(&req, a, &c, &m), 0);
+	assert_int_equal(req.nparams, 3);
+	assert_null(http_param(&req, "csrf_token"));
+	assert_string_equal(http_param(&req, "name"), "b");
+	http_validate(&req, specs, 1);
+	assert_null(http_field(&req, 0));
+	assert_int_equal(http_field_invalid(&req, 0), 0);
+	/* The same query on a GET is the request's own. */
+	req.method = "GET";
+	assert_string_equal(http_param(&req, "csrf_token"), "q");
+	http_validate(&req, specs, 1);
+	assert_string_equal(http_field(&req, 0), "owner");
+}
+
 static void http_parse_copies_request_headers_from_the_environment(void **state)
 {
 	struct arena *a = *state;
 	char *env[] = {
 		"REQUEST_METHOD=DELETE", "REQUEST_URI=/x", "REMOTE_ADDR=192.0.2.1",
-		"HTTP_USER_AGENT=test/1.0", "HTTP_ORIGIN=https://example.com",
+		"HTTP_USER_AGENT=test/1.0", "HTTP_ORIGIN=https://example.com", "HTTP_SEC_FETCH_SITE=same-origin",
 		"HTTP_HOSTNAME=wrong", "HTTP_HOST=example.com", "HTTP_STRIPE_SIGNATURE=t=1,v1=ab",
 		"NOEQUALS", NULL,
 	};
@@ -540,6 +618,7 @@ static void http_parse_copies_request_headers_from_the_environment(void **state)
 	assert_string_equal(req.remote_addr, "192.0.2.1");
 	assert_string_equal(req.user_agent, "test/1.0");
 	assert_string_equal(req.origin, "https://example.com");
+	assert_string_equal(req.fetch_site, "same-origin");
 	assert_string_equal(req.host, "example.com");
 	assert_null(req.content_type);
 	assert_string_equal(http_env(&req, "HTTP_STRIPE_SIGNATURE"), "t=1,v1=ab");
@@ -626,6 +705,7 @@ static void http_cookie_and_param_return_the_first_value(void **state)
 	struct req req;
 
 	assert_int_equal(parse_call(&req, a, &c, &m), 0);
+	req.method = "GET";
 	assert_string_equal(http_param(&req, "x"), "1");
 	assert_string_equal(http_cookie(&req, "s"), "one");
 	assert_null(http_param(&req, "X"));
@@ -1170,7 +1250,7 @@ static void resp_serialise_always_sends_the_security_headers(void **state)
 {
 	static const struct {
 		int status;
-		int no_store, no_referrer;
+		int no_store, token_in_url;
 		const char *body;
 		size_t body_len;
 	} cases[] = {
@@ -1196,7 +1276,7 @@ static void resp_serialise_always_sends_the_security_headers(void **state)
 		resp_begin(&w, cases[i].status, NULL);
 		buf_append(&w.body, cases[i].body, cases[i].body_len);
 		w.no_store = cases[i].no_store;
-		w.no_referrer = cases[i].no_referrer;
+		w.token_in_url = cases[i].token_in_url;
 		resp_serialise(&w, &out);
 		p = split_resp(a, &out);
 		resp_free(&w);
@@ -1217,10 +1297,10 @@ static void resp_serialise_always_sends_the_security_headers(void **state)
 		assert_int_equal(count_lines(p.head, "X-Content-Type-Options: nosniff\r\n"), 1);
 		assert_int_equal(count_lines(p.head, "X-Frame-Options: DENY\r\n"), 1);
 		assert_int_equal(count_lines(p.head, "Referrer-Policy: "), 1);
-		assert_int_equal(count_lines(p.head, "Referrer-Policy: no-referrer\r\n"),
-		                 cases[i].no_referrer);
+		assert_int_equal(count_lines(p.head, "Referrer-Policy: strict-origin\r\n"),
+		                 cases[i].token_in_url);
 		assert_int_equal(count_lines(p.head, "Referrer-Policy: same-origin\r\n"),
-		                 !cases[i].no_referrer);
+		                 !cases[i].token_in_url);
 		assert_int_equal(count_lines(p.head, "Cache-Control: no-store\r\n"), cases[i].no_store);
 		assert_int_equal(count_lines(p.head, "Cache-Control: "), cases[i].no_store);
 	}
@@ -1357,6 +1437,8 @@ int main(void)
 		T(http_parse_falls_back_to_path_info_and_query_string),
 		T(http_parse_sets_https_only_for_on_or_1),
 		T(http_parse_copies_request_headers_from_the_environment),
+		T(http_same_origin_follows_origin_and_sec_fetch_site),
+		T(http_param_on_a_post_reads_the_body_only),
 		T(http_parse_cookies_reads_name_value_pairs_and_skips_bad_ones),
 		T(http_parse_cookies_keeps_at_most_32),
 		T(http_cookie_and_param_return_the_first_value),
