@@ -239,8 +239,13 @@ static int session_load(struct ctx *c, const char *slug, const struct prefetch *
 	}
 	r = db_begin_exec(c, "session_context", 3, params, more, n, pre != NULL, res, &broken);
 	if (r == NULL && broken) {
-		/* The server restarted since our last request: reconnect once. */
+		/*
+		 * The server restarted since our last request: reconnect once. The
+		 * failed attempt marked its transaction for rollback; the new one on
+		 * the fresh connection starts clean.
+		 */
 		db_close();
+		c->tx = TX_AUTO;
 		if (db_ensure() == 0)
 			r = db_begin_exec(c, "session_context", 3, params, more, n, pre != NULL, res, &broken);
 	}
@@ -321,17 +326,14 @@ void session_end(struct ctx *c)
 	app_set_cookie(c, "session", "", 0);
 }
 
-/* Same site: the Origin header, when sent, must name this scheme and host. */
+/* The cross-site check (http_same_origin) against this request's own origin. */
 static int origin_ok(const struct ctx *c)
 {
-	const char *o = c->req->origin, *want;
+	const char *own = NULL;
 
-	if (o == NULL)
-		return 1;
-	if (c->req->host == NULL)
-		return 0;
-	want = arena_printf(c->arena, "%s://%s", c->req->https ? "https" : "http", c->req->host);
-	return strcasecmp(o, want) == 0;
+	if (c->req->host != NULL)
+		own = arena_printf(c->arena, "%s://%s", c->req->https ? "https" : "http", c->req->host);
+	return http_same_origin(c->req->origin, c->req->fetch_site, own);
 }
 
 static void fill_layout(struct ctx *c)
@@ -739,10 +741,13 @@ static void handle(char **envp, http_reader read, void *read_ctx, struct buf *ou
 		int commit = !c.db_failed && c.tx != TX_ROLLBACK &&
 		             (c.tx == TX_COMMIT || resp.status < 400);
 
-		if (commit && db_command(&c, "COMMIT") != 0)
+		if (commit && db_commit(&c) != 0)
 			c.db_failed = 1;
 		else if (!commit)
 			db_command(&c, "ROLLBACK");
+		/* A success is only ever sent for work that was committed. */
+		if (!commit && resp.status < 400)
+			c.db_failed = 1;
 	}
 	if (c.db_failed) {
 		/* The connection may be gone; drop it so the next request reconnects. */

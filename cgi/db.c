@@ -259,3 +259,22 @@ int db_command(struct ctx *c, const char *sql)
 	PQclear(r);
 	return ok ? 0 : -1;
 }
+
+/*
+ * COMMIT, and make sure it was one: in a transaction that an error aborted,
+ * PostgreSQL answers COMMIT with the tag ROLLBACK. 0 only when committed.
+ */
+int db_commit(struct ctx *c)
+{
+	PGresult *r;
+	int ok;
+
+	if (conn == NULL)
+		return -1;
+	r = PQexec(conn, "COMMIT");
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(r), "COMMIT") == 0;
+	if (!ok)
+		app_log(c, "COMMIT failed: %s %s", PQcmdStatus(r), PQerrorMessage(conn));
+	PQclear(r);
+	return ok ? 0 : -1;
+}

@@ -13,6 +13,7 @@ PGconn *db_conn(void);
 void db_close(void);
 struct ctx;
 struct prefetch;
+int db_commit(struct ctx *c);
 PGresult *db_begin_exec(struct ctx *c, const char *stmt, int nparams,
                         const char *const *params, const struct prefetch *more, int n,
                         int commit, PGresult **more_results, int *broken);
