@@ -37,4 +37,10 @@ cat <<MSG
   Database: make psql (cluster in $VAR/pg, port $PGPORT). Logs: $VAR/log/
   Press Ctrl-C to stop.
 MSG
-while :; do sleep 3600 & sleeper=$!; wait "$sleeper" || true; done
+# Supervision: an executable whose master dies is started again within a
+# second (its page answers 503 meanwhile).
+while :; do
+	sleep 0.5 & sleeper=$!
+	wait "$sleeper" || true
+	stack_supervise
+done
