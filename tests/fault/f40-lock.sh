@@ -52,6 +52,24 @@ is "a sign-in (which reads memberships) answers 503 or succeeds, never hangs" \
 	"$(case $STATUS in 303|503) echo fine ;; *) echo "$STATUS" ;; esac)" fine
 timed "billing page" get owner /w/acme/settings/billing
 billing_status=$STATUS
+
+# statement_timeout bounds the wait too, when lock_timeout is off: the team
+# page as one CGI request with SETTINGS_LOCK_TIMEOUT_MS=0.
+token=$(printf 'faultsession%031d' 0)
+hash=$(printf %s "$token" | sha256sum | cut -d' ' -f1)
+sql "INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at)
+     VALUES ('$hash', '00000000-0000-0000-0000-000000000001', 'csrf-fault', now() + interval '1 hour')" >/dev/null
+t0=$(now_ms)
+as_user env -i PATH="$PATH" REQUEST_METHOD=GET REQUEST_URI="$TEAM" HTTP_HOST=example.test \
+	HTTP_COOKIE="session=$token" DATABASE_URL="$(APP_URL)" SETTINGS_TEMPLATES="$ROOT/templates" \
+	SETTINGS_LOCK_TIMEOUT_MS=0 SETTINGS_STATEMENT_TIMEOUT_MS=1500 \
+	"$BUILD/bin/team" >"$T/cgi" 2>"$T/cgi.err"
+stmt_ms=$(($(now_ms) - t0))
+check "with lock_timeout off, statement_timeout answers the 503 page ($stmt_ms ms; statement_timeout 1500 ms)" \
+	grep -q '^Status: 503' "$T/cgi"
+check "... long before the lock is released" test "$stmt_ms" -lt 10000
+# (As plain CGI the start-up, which prepares the statements, waits once too.)
+echo "# statement_timeout 1500 ms, lock_timeout off, plain CGI: 503 after $stmt_ms ms"
 check "the lock was still held all along" test $(($(now_ms) - t_lock)) -lt $((HOLD * 1000))
 
 # Release the lock (end the holder's session), then everything works.
