@@ -21,7 +21,7 @@ LIBS     = $(PKG_LIBS) -lfcgi -lcrypt
 # The shared library: everything in cgi/ that is not a page.
 LIB_SRC  = util http tmpl crypto db rbac server app cache
 # Pages: one executable each, built when its source exists.
-PAGES    = $(filter $(patsubst cgi/%.c,%,$(wildcard cgi/*.c)),auth invite team billing integrations)
+PAGES    = $(filter $(patsubst cgi/%.c,%,$(wildcard cgi/*.c)),auth invite team billing integrations general apikeys audit)
 # Extra per-page objects (e.g. the billing cycle command) may be added below.
 
 B        = build

@@ -355,6 +355,9 @@ static void fill_layout(struct ctx *c)
 		tvars_set_bool(v, "can_manage_team", rbac_can(c->ws->role, PERM_MANAGE_TEAM));
 		tvars_set_bool(v, "can_manage_integrations",
 		               rbac_can(c->ws->role, PERM_MANAGE_INTEGRATIONS));
+		tvars_set_bool(v, "can_view_api_keys", rbac_can(c->ws->role, PERM_VIEW_API_KEYS));
+		/* The audit log: owners and admins, as the team's management. */
+		tvars_set_bool(v, "can_view_audit", rbac_can(c->ws->role, PERM_MANAGE_TEAM));
 	}
 	if (notice != NULL && strcmp(c->req->method, "GET") == 0) {
 		const char *text = http_decode(c->arena, notice, strlen(notice), 0);
