@@ -108,7 +108,7 @@ install: all
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/lib/settings/bin/
 	cp -R templates static sql nginx $(DESTDIR)$(PREFIX)/share/settings/
 	install -d $(DESTDIR)$(PREFIX)/share/settings/scripts
-	install -m 0755 scripts/migrate.sh $(DESTDIR)$(PREFIX)/share/settings/scripts/
+	install -m 0755 scripts/migrate.sh scripts/settings-purge $(DESTDIR)$(PREFIX)/share/settings/scripts/
 
 clean:
 	rm -rf $(B)

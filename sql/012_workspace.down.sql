@@ -1,6 +1,6 @@
 -- 012_workspace (down)
 
-DROP FUNCTION workspace_purge(integer);
+DROP FUNCTION workspace_purge_step(integer);
 DROP TABLE workspace_purges;
 DROP FUNCTION workspace_restore(uuid, text, inet, text);
 DROP FUNCTION workspace_deleted_list(uuid);

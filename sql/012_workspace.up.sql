@@ -9,8 +9,9 @@
 -- suspended_at, so that a restore switches exactly those back on; a
 -- trigger keeps any integration of a deleted workspace switched off
 -- whoever writes it. For 30 days an active owner can restore it
--- (workspace_restore); after that workspace_purge() deletes its rows for
--- good and leaves one line in workspace_purges.
+-- (workspace_restore); after that the settings-purge command deletes its
+-- rows for good in batches (workspace_purge_step) and leaves one line in
+-- workspace_purges.
 
 -- ---------------------------------------------------------------------
 -- Workspaces and integrations
@@ -178,7 +179,9 @@ BEGIN
 END
 $$;
 
--- One line per workspace deleted for good (its own rows are gone).
+-- One line per workspace deleted for good: the summary audit line (the
+-- workspace's own audit_logs rows go with it). purged_at is NULL while the
+-- purge is under way.
 CREATE TABLE workspace_purges (
     id             BIGSERIAL PRIMARY KEY,
     workspace_id   UUID NOT NULL,
@@ -186,59 +189,79 @@ CREATE TABLE workspace_purges (
     name           VARCHAR(256) NOT NULL,
     deleted_at     TIMESTAMPTZ NOT NULL,
     deleted_by     UUID,
-    purged_at      TIMESTAMPTZ NOT NULL DEFAULT NOW(),
-    rows_deleted   BIGINT NOT NULL
+    started_at     TIMESTAMPTZ NOT NULL DEFAULT NOW(),
+    purged_at      TIMESTAMPTZ,
+    rows_deleted   BIGINT NOT NULL DEFAULT 0
 );
+CREATE UNIQUE INDEX workspace_purges_running_key ON workspace_purges (workspace_id)
+    WHERE purged_at IS NULL;
+-- Not for settings_app (no grants); row-level security as on every table
+-- with a workspace_id, should a grant ever be given.
+ALTER TABLE workspace_purges ENABLE ROW LEVEL SECURITY;
+CREATE POLICY workspace_purges_isolation ON workspace_purges
+    FOR ALL TO settings_app
+    USING (workspace_id = nullif(current_setting('app.current_workspace_id', true), '')::uuid)
+    WITH CHECK (workspace_id = nullif(current_setting('app.current_workspace_id', true), '')::uuid);
 COMMENT ON TABLE workspace_purges IS
-    'Summary audit line of each workspace deleted for good by workspace_purge() (not readable by settings_app)';
+    'Summary audit line of each workspace deleted for good by settings-purge (not readable by settings_app)';
 
--- Delete for good, in batches of at most p_batch rows per table and
--- statement, every workspace deleted 30 days ago or more; returns one row
--- per workspace purged. For settings-purge, run as the owning role (not
--- granted to settings_app). The slug becomes free again.
-CREATE FUNCTION workspace_purge(p_batch integer DEFAULT 10000)
-RETURNS TABLE(slug text, rows_deleted bigint)
+-- One batch of settings-purge, in its own transaction: for the oldest
+-- workspace deleted 30 days ago or more, delete at most p_batch rows of one
+-- of its tables; when none are left, the workspace row itself (its slug
+-- becomes free) and finished = true. No row when nothing is due. Run as
+-- the owning role (not granted to settings_app), again and again until it
+-- returns no row.
+CREATE FUNCTION workspace_purge_step(p_batch integer)
+RETURNS TABLE(slug text, rows_deleted bigint, finished boolean)
     LANGUAGE plpgsql
     VOLATILE
     SET search_path = public, pg_temp
 AS $$
 DECLARE
     v_ws    record;
-    v_total bigint;
     v_n     bigint;
     v_table text;
 BEGIN
-    FOR v_ws IN
-        SELECT w.id, w.slug, w.name, w.deleted_at, w.deleted_by FROM workspaces w
-         WHERE w.deleted_at IS NOT NULL AND w.deleted_at <= now() - interval '30 days'
-         ORDER BY w.deleted_at
-           FOR UPDATE SKIP LOCKED
+    SELECT w.id, w.slug, w.name, w.deleted_at, w.deleted_by INTO v_ws
+      FROM workspaces w
+     WHERE w.deleted_at IS NOT NULL AND w.deleted_at <= now() - interval '30 days'
+     ORDER BY w.deleted_at, w.id
+     LIMIT 1
+       FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    INSERT INTO workspace_purges (workspace_id, slug, name, deleted_at, deleted_by)
+    VALUES (v_ws.id, v_ws.slug, v_ws.name, v_ws.deleted_at, v_ws.deleted_by)
+    ON CONFLICT (workspace_id) WHERE purged_at IS NULL DO NOTHING;
+    slug := v_ws.slug;
+    -- Children first; what is not listed goes with the workspace (ON DELETE CASCADE).
+    FOREACH v_table IN ARRAY ARRAY['audit_logs', 'api_keys', 'integrations_config',
+                                   'usage_history', 'agents', 'workspace_members',
+                                   'invitation_tokens_spent', 'team_members']
     LOOP
-        v_total := 0;
-        FOREACH v_table IN ARRAY ARRAY['audit_logs', 'api_keys', 'integrations_config',
-                                       'usage_history', 'agents', 'workspace_members',
-                                       'billing_config', 'team_members']
-        LOOP
-            IF to_regclass(v_table) IS NULL THEN
-                CONTINUE;
-            END IF;
-            LOOP
-                EXECUTE format('DELETE FROM %I WHERE ctid = ANY (ARRAY(SELECT ctid FROM %I '
-                               'WHERE workspace_id = $1 LIMIT $2))', v_table, v_table)
-                  USING v_ws.id, p_batch;
-                GET DIAGNOSTICS v_n = ROW_COUNT;
-                v_total := v_total + v_n;
-                EXIT WHEN v_n < p_batch;
-            END LOOP;
-        END LOOP;
-        DELETE FROM workspaces w WHERE w.id = v_ws.id;
-        v_total := v_total + 1;
-        INSERT INTO workspace_purges (workspace_id, slug, name, deleted_at, deleted_by, rows_deleted)
-        VALUES (v_ws.id, v_ws.slug, v_ws.name, v_ws.deleted_at, v_ws.deleted_by, v_total);
-        slug := v_ws.slug;
-        rows_deleted := v_total;
-        RETURN NEXT;
+        IF to_regclass(v_table) IS NULL THEN
+            CONTINUE;
+        END IF;
+        EXECUTE format('DELETE FROM %I WHERE ctid = ANY (ARRAY(SELECT ctid FROM %I '
+                       'WHERE workspace_id = $1 LIMIT $2))', v_table, v_table)
+          USING v_ws.id, p_batch;
+        GET DIAGNOSTICS v_n = ROW_COUNT;
+        IF v_n > 0 THEN
+            UPDATE workspace_purges p SET rows_deleted = p.rows_deleted + v_n
+             WHERE p.workspace_id = v_ws.id AND p.purged_at IS NULL;
+            rows_deleted := v_n;
+            finished := false;
+            RETURN NEXT;
+            RETURN;
+        END IF;
     END LOOP;
+    DELETE FROM workspaces w WHERE w.id = v_ws.id;
+    UPDATE workspace_purges p SET rows_deleted = p.rows_deleted + 1, purged_at = now()
+     WHERE p.workspace_id = v_ws.id AND p.purged_at IS NULL;
+    rows_deleted := 1;
+    finished := true;
+    RETURN NEXT;
 END
 $$;
 
@@ -246,7 +269,7 @@ REVOKE EXECUTE ON FUNCTION integrations_config_deleted_workspace_off() FROM PUBL
 REVOKE EXECUTE ON FUNCTION api_key_verify(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION workspace_deleted_list(uuid) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION workspace_restore(uuid, text, inet, text) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION workspace_purge(integer) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION workspace_purge_step(integer) FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION api_key_verify(text) TO settings_app;
 GRANT EXECUTE ON FUNCTION workspace_deleted_list(uuid) TO settings_app;
