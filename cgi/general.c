@@ -56,6 +56,12 @@ static const struct stmt stmts[] = {
 	{ "general_next_workspace",
 	  "SELECT slug FROM auth_user_workspaces($1::uuid) WHERE slug <> $2 LIMIT 1" },
 	{ "general_password", "SELECT password_hash FROM auth_login_lookup($1)" },
+	/* A wrong password here counts as a failed sign-in (auth.c): the same lockout. */
+	{ "general_password_failures",
+	  "SELECT count(*) FROM login_attempts WHERE email = lower($1) "
+	  "AND attempted_at > now() - $2::int * interval '1 second'" },
+	{ "general_password_failure_add",
+	  "INSERT INTO login_attempts (email, ip) VALUES (lower($1), $2::inet)" },
 	{ "general_delete",
 	  "UPDATE workspaces SET deleted_at = now(), deleted_by = $2::uuid "
 	  " WHERE id = $1::uuid AND deleted_at IS NULL "
@@ -507,12 +513,14 @@ static void render_delete(struct ctx *c, int status)
  * Without confirm=1 the confirmation page where the owner types the slug
  * and their password (200); with it and both right, the soft delete: 303
  * to the next workspace or the no-workspace page. 422 a wrong slug or
- * password (nothing changes).
+ * password (nothing changes but the count of failed passwords, which the
+ * sign-in lockout shares); 429 after too many wrong passwords.
  */
 static void delete_workspace(struct ctx *c)
 {
 	const char *slug = c->req->fields[A_SLUG].raw, *password = c->req->fields[A_PASSWORD].raw;
 	const char *params[2], *hash = NULL, *deleted_at, *purge_on, *integrations, *old_status;
+	const char *failures;
 	int bad = 0, pw_ok;
 	PGresult *r;
 
@@ -523,6 +531,13 @@ static void delete_workspace(struct ctx *c)
 		return;
 	}
 	params[0] = c->session->email;
+	params[1] = arena_printf(c->arena, "%ld", app_config.login_window_seconds);
+	if (db_exec_value(c, "general_password_failures", 2, params, &failures) != 0)
+		return;
+	if (num(failures) >= app_config.login_max_failures) {
+		page_error(c, 429, "Too many wrong passwords. Wait a few minutes, then try again.");
+		return;
+	}
 	if (db_exec_value(c, "general_password", 1, params, &hash) != 0)
 		return;
 	/* bcrypt runs whatever was typed, so a wrong slug takes as long. */
@@ -535,6 +550,11 @@ static void delete_workspace(struct ctx *c)
 	}
 	if (!pw_ok) {
 		form_error(c, "password", "That is not your password.");
+		params[1] = app_client_ip(c);
+		if ((r = db_exec(c, "general_password_failure_add", 2, params, NULL)) == NULL)
+			return;
+		PQclear(r);
+		c->tx = TX_COMMIT;    /* the failure must be counted; nothing else has changed */
 		bad = 1;
 	}
 	if (bad) {

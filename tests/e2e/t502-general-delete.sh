@@ -115,3 +115,14 @@ check "past 30 days it is no longer listed" sh -c "! grep -q 'acme/settings/gene
 post demo $P/restore
 is "past 30 days restore answers 409" "$STATUS" 409
 is "... and it stays deleted" "$(sql "SELECT deleted_at IS NOT NULL FROM workspaces WHERE id = '$ACME'")" t
+
+# Wrong passwords count like failed sign-ins: the lockout stops guessing.
+sql "UPDATE workspaces SET deleted_at = NULL WHERE id = '$ACME'" >/dev/null
+sql "DELETE FROM login_attempts" >/dev/null
+login demo demo@example.com
+for i in $(seq 1 10); do post demo $P/delete slug=acme password="guess$i" confirm=1; done
+is "ten wrong passwords: each a 422" "$STATUS" 422
+is "... each counted" "$(sql "SELECT count(*) FROM login_attempts WHERE email = 'demo@example.com'")" 10
+post demo $P/delete slug=acme password=demo-password confirm=1
+is "then even the right password: 429" "$STATUS" 429
+is "... and the workspace stays" "$(sql "SELECT deleted_at IS NULL FROM workspaces WHERE id = '$ACME'")" t
