@@ -21,7 +21,7 @@ LIBS     = $(PKG_LIBS) -lfcgi -lcrypt
 # The shared library: everything in cgi/ that is not a page.
 LIB_SRC  = util http tmpl crypto db rbac server app cache
 # Pages: one executable each, built when its source exists.
-PAGES    = $(filter $(patsubst cgi/%.c,%,$(wildcard cgi/*.c)),auth invite team billing integrations)
+PAGES    = $(filter $(patsubst cgi/%.c,%,$(wildcard cgi/*.c)),auth invite team billing integrations general apikeys audit)
 # Extra per-page objects (e.g. the billing cycle command) may be added below.
 
 B        = build
@@ -108,7 +108,7 @@ install: all
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/lib/settings/bin/
 	cp -R templates static sql nginx $(DESTDIR)$(PREFIX)/share/settings/
 	install -d $(DESTDIR)$(PREFIX)/share/settings/scripts
-	install -m 0755 scripts/migrate.sh $(DESTDIR)$(PREFIX)/share/settings/scripts/
+	install -m 0755 scripts/migrate.sh scripts/settings-purge $(DESTDIR)$(PREFIX)/share/settings/scripts/
 
 clean:
 	rm -rf $(B)

@@ -355,6 +355,9 @@ static void fill_layout(struct ctx *c)
 		tvars_set_bool(v, "can_manage_team", rbac_can(c->ws->role, PERM_MANAGE_TEAM));
 		tvars_set_bool(v, "can_manage_integrations",
 		               rbac_can(c->ws->role, PERM_MANAGE_INTEGRATIONS));
+		tvars_set_bool(v, "can_view_api_keys", rbac_can(c->ws->role, PERM_VIEW_API_KEYS));
+		/* The audit log: owners and admins, as the team's management. */
+		tvars_set_bool(v, "can_view_audit", rbac_can(c->ws->role, PERM_MANAGE_TEAM));
 	}
 	if (notice != NULL && strcmp(c->req->method, "GET") == 0) {
 		const char *text = http_decode(c->arena, notice, strlen(notice), 0);
@@ -388,6 +391,30 @@ void page_error(struct ctx *c, int status, const char *message)
 	tvars_setf(c->vars, "title", "%d %s", status, http_reason(status));
 	tvars_set(c->vars, "message", message);
 	page_render(c, status, "error.tmpl");
+}
+
+int app_stream_begin(struct ctx *c, const char *content_type)
+{
+	struct buf head;
+	int rc;
+
+	c->resp->status = 200;
+	c->resp->content_type = content_type;
+	c->resp->streamed = 1;
+	buf_init(&head);
+	resp_serialise(c->resp, &head);
+	rc = server_write(head.data, head.len);
+	buf_free(&head);
+	return rc;
+}
+
+int app_stream_write(struct ctx *c, struct buf *part)
+{
+	int rc = server_write(part->data, part->len);
+
+	(void)c;
+	buf_reset(part);
+	return rc;
 }
 
 void page_redirect_notice(struct ctx *c, const char *location, const char *notice)
@@ -749,7 +776,12 @@ static void handle(char **envp, http_reader read, void *read_ctx, struct buf *ou
 		if (!commit && resp.status < 400)
 			c.db_failed = 1;
 	}
-	if (c.db_failed) {
+	if (c.db_failed && resp.streamed) {
+		/* Too late for an error page: the answer ends short, the log says why. */
+		app_log(&c, "a streamed answer ended early: database error");
+		if (db_conn() != NULL && PQstatus(db_conn()) != CONNECTION_OK)
+			db_close();
+	} else if (c.db_failed) {
 		/* The connection may be gone; drop it so the next request reconnects. */
 		if (db_conn() != NULL && PQstatus(db_conn()) != CONNECTION_OK)
 			db_close();
@@ -762,7 +794,8 @@ static void handle(char **envp, http_reader read, void *read_ctx, struct buf *ou
 	}
 	if (strcmp(req.method, "HEAD") == 0)
 		buf_reset(&resp.body);
-	resp_serialise(&resp, out);
+	if (!resp.streamed)
+		resp_serialise(&resp, out);
 	cache_store(&c, out);
 	fprintf(stderr, "[%s] %s %s %d %lldms\n", id, req.method ? req.method : "-",
 	        req.path ? req.path : "-", resp.status, (long long)(now_ms() - t0));

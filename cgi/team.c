@@ -782,12 +782,6 @@ static void render_team(struct ctx *c, int status, const char *q, long pageno)
 	page_render(c, status, "team.tmpl");
 }
 
-/* GET /w/{slug}/settings: 303 to the team page. */
-static void settings_get(struct ctx *c)
-{
-	resp_redirect(c->resp, team_path(c));
-}
-
 /*
  * GET /w/{slug}/settings/team (?q= search by name or email, ?page=): 200;
  * 422 when the search text is too long or not a single line.
@@ -1419,8 +1413,6 @@ static void member_action(struct ctx *c)
 }
 
 static const struct route routes[] = {
-	{ "GET", "/w/*/settings", settings_get, ROUTE_WORKSPACE, PERM_VIEW_WORKSPACE, NULL, 0 },
-	{ "GET", "/w/*/settings/", settings_get, ROUTE_WORKSPACE, PERM_VIEW_WORKSPACE, NULL, 0 },
 	{ "GET", "/w/*/settings/team", team_get, ROUTE_WORKSPACE, PERM_VIEW_WORKSPACE,
 	  list_fields, L__MAX, team_prefetch, team_cacheable },
 	{ "GET", "/w/*/settings/team/", team_get, ROUTE_WORKSPACE, PERM_VIEW_WORKSPACE,

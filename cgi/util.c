@@ -425,3 +425,58 @@ int record_split(char *s, char **f, int n)
 	}
 	return 0;
 }
+
+int text_name(struct arena *a, const char *s, size_t maxchars, const char **out)
+{
+	const unsigned char *p, *start, *end;
+	size_t chars = 0;
+
+	*out = NULL;
+	if (s == NULL)
+		return TEXT_EMPTY;
+	start = (const unsigned char *)s;
+	while (*start == ' ' || *start == '\t')
+		start++;
+	end = start + strlen((const char *)start);
+	while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	if (end == start)
+		return TEXT_EMPTY;
+	for (p = start; p < end; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return TEXT_CONTROL;
+		/* C1 controls are U+0080..U+009F: C2 80..C2 9F. */
+		if (*p == 0xc2 && p + 1 < end && p[1] >= 0x80 && p[1] <= 0x9f)
+			return TEXT_CONTROL;
+		/* U+2028 and U+2029 end a line too: E2 80 A8 and E2 80 A9. */
+		if (*p == 0xe2 && p + 2 < end && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9))
+			return TEXT_CONTROL;
+		if ((*p & 0xc0) != 0x80)
+			chars++;
+	}
+	if (chars > maxchars)
+		return TEXT_TOO_LONG;
+	*out = arena_strndup(a, (const char *)start, (size_t)(end - start));
+	return TEXT_OK;
+}
+
+void buf_csv(struct buf *b, const char *s)
+{
+	int formula, quote;
+
+	if (s == NULL)
+		return;
+	formula = *s == '=' || *s == '+' || *s == '-' || *s == '@' || *s == '\t' || *s == '\r';
+	quote = formula || strpbrk(s, ",\"\r\n") != NULL;
+	if (quote)
+		buf_putc(b, '"');
+	if (formula)
+		buf_putc(b, '\'');
+	for (const char *p = s; *p; p++) {
+		if (*p == '"')
+			buf_putc(b, '"');
+		buf_putc(b, *p);
+	}
+	if (quote)
+		buf_putc(b, '"');
+}

@@ -66,6 +66,24 @@ int parse_long(const char *s, long min, long max, long *out);
  */
 int record_split(char *s, char **f, int n);
 
+/*
+ * A name typed by a person (a workspace or API key name): s without
+ * surrounding blanks into *out (an arena copy). 0 when it has 1 to
+ * maxchars characters (code points) and no control character (C0, DEL,
+ * C1, line or paragraph separator); else TEXT_EMPTY, TEXT_TOO_LONG or
+ * TEXT_CONTROL. s must be valid UTF-8 (the request parser sees to it).
+ */
+enum { TEXT_OK = 0, TEXT_EMPTY, TEXT_TOO_LONG, TEXT_CONTROL };
+int text_name(struct arena *a, const char *s, size_t maxchars, const char **out);
+
+/*
+ * Append s as one CSV field (RFC 4180): quoted when it holds a comma,
+ * quote, CR or LF (quotes doubled). A cell that a spreadsheet would read
+ * as a formula (first character =, +, -, @, tab or CR) gets a leading
+ * apostrophe first, and is then quoted.
+ */
+void buf_csv(struct buf *b, const char *s);
+
 /* Monotonic milliseconds, for durations. */
 int64_t now_ms(void);
 

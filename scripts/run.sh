@@ -37,4 +37,12 @@ cat <<MSG
   Database: make psql (cluster in $VAR/pg, port $PGPORT). Logs: $VAR/log/
   Press Ctrl-C to stop.
 MSG
-while :; do sleep 3600 & sleeper=$!; wait "$sleeper" || true; done
+# Once a day (and now): erase workspaces deleted more than 30 days ago.
+hours=0
+while :; do
+	if [ $((hours % 24)) -eq 0 ]; then
+		sh "$ROOT/scripts/settings-purge" >>"$VAR/log/purge.log" 2>&1 || true
+	fi
+	hours=$((hours + 1))
+	sleep 3600 & sleeper=$!; wait "$sleeper" || true
+done

@@ -26,7 +26,7 @@ check "signed out: back to the team page after signing in" sh -c "grep -qi '^Loc
 login owner demo@example.com
 get owner /w/acme/settings
 is "/w/acme/settings answers 303" "$STATUS" 303
-is "... to the team page" "$(header Location)" "$TEAM"
+is "... to the General page" "$(header Location)" "/w/acme/settings/general"
 get owner /w/acme/settings/
 is "/w/acme/settings/ answers 303 too" "$STATUS" 303
 
