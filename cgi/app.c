@@ -181,6 +181,11 @@ static void fill_switcher(struct ctx *c, const char *lines)
 		tvars_set(row, "name", name);
 		tvars_set(row, "role", role);
 		tvars_set_bool(row, "current", c->ws != NULL && strcmp(c->ws->slug, line) == 0);
+		/* Where an error page sends someone who is lost: their first workspace. */
+		if (n == 0) {
+			tvars_set(c->vars, "home_slug", line);
+			tvars_set(c->vars, "home_name", name);
+		}
 		n++;
 	}
 	tvars_set_bool(c->vars, "several_workspaces", n > 1);
@@ -383,9 +388,34 @@ void page_render(struct ctx *c, int status, const char *name)
 	tmpl_render(t, c->vars, &c->resp->body);
 }
 
+/* What went wrong, in words, for the heading of an error page. */
+static const char *error_title(int status)
+{
+	static const struct { int status; const char *title; } titles[] = {
+		{ 400, "This request could not be understood" },
+		{ 403, "This action is not allowed" },
+		{ 404, "Page not found" },
+		{ 405, "This address does not accept that request" },
+		{ 409, "This change is not possible" },
+		{ 410, "This link is no longer valid" },
+		{ 413, "The form is too large" },
+		{ 415, "This kind of form is not accepted" },
+		{ 422, "Some fields need attention" },
+		{ 429, "Too many attempts" },
+		{ 500, "Something went wrong" },
+		{ 503, "Temporarily unavailable" },
+	};
+
+	for (size_t i = 0; i < sizeof(titles) / sizeof(titles[0]); i++)
+		if (titles[i].status == status)
+			return titles[i].title;
+	return http_reason(status);
+}
+
 void page_error(struct ctx *c, int status, const char *message)
 {
-	tvars_setf(c->vars, "title", "%d %s", status, http_reason(status));
+	tvars_set(c->vars, "title", error_title(status));
+	tvars_set(c->vars, "reason", http_reason(status));
 	tvars_set(c->vars, "message", message);
 	page_render(c, status, "error.tmpl");
 }
@@ -409,7 +439,8 @@ int require_perm(struct ctx *c, enum perm perm)
 		return 1;
 	page_error(c, 403, arena_printf(c->arena,
 	           "This needs the %s role in this workspace; you are %s.",
-	           rbac_roles_for(perm), c->ws ? role_name(c->ws->role) : "not a member"));
+	           rbac_roles_for(perm), c->ws ? with_article(c->arena, role_name(c->ws->role))
+	                                       : "not a member"));
 	return 0;
 }
 

@@ -71,7 +71,7 @@ is "one email was handed to the mail command" "$(( $(mails) - m0 ))" 1
 mail=$(mail_to new.person@example.com)
 check "the email is addressed to the invitee, with a subject and a date" sh -c "grep -q '^Subject: ' '$mail' && grep -q '^Date: ' '$mail' && grep -q '^From: ' '$mail'"
 check "the email carries the link" grep -qF "$link" "$mail"
-check "the email names the workspace, the role and the inviter" sh -c "grep -q 'Demo Owner invited you' '$mail' && grep -q 'Acme Corp' '$mail' && grep -q ' as admin' '$mail'"
+check "the email names the workspace, the role and the inviter" sh -c "grep -q 'Demo Owner invited you' '$mail' && grep -q 'Acme Corp' '$mail' && grep -q ' as an admin' '$mail'"
 get owner "$TEAM"
 check "reloading does not show the link again" sh -c "! grep -q '$token' '$T/body' && ! grep -q 'invite-link' '$T/body'"
 is "... and the page is back to the normal Referrer-Policy" "$(header Referrer-Policy)" "same-origin"
