@@ -259,28 +259,28 @@ static int new_account_check(struct ctx *c, const char **name_out)
 	if (*name_out == NULL) {
 		bad = 1;
 		if (name->raw != NULL && strlen(name->raw) > 256)
-			form_error(c, "full_name", "This name is too long: use at most 256 bytes "
-			           "(letters with accents and other non-ASCII characters take 2 to 4 "
-			           "bytes each).");
+			form_error(c, "full_name", "This name is too long: use at most 256 characters "
+			           "(a letter with an accent or a symbol counts as 2 to 4).");
 		else if (name->state == FIELD_INVALID && name->raw[0] != '\0')
 			form_error(c, "full_name", "Your name cannot contain control characters "
 			           "such as tabs or line breaks.");
 		else
 			form_error(c, "full_name", "Enter your full name.");
 	}
+	/* People count characters; bcrypt counts bytes (PASSWORD_MAX of them). */
 	len = password->raw != NULL ? strlen(password->raw) : 0;
 	if (len == 0) {
 		bad = 1;
 		form_error(c, "password", "Choose a password.");
-	} else if (len < PASSWORD_MIN) {
+	} else if (utf8_chars(password->raw) < PASSWORD_MIN) {
 		bad = 1;
-		form_error(c, "password", "Use at least 12 characters for your password.");
+		form_error(c, "password", arena_printf(c->arena, "This password has %zu characters: "
+		           "use at least %d.", utf8_chars(password->raw), PASSWORD_MIN));
 	} else if (len > PASSWORD_MAX) {
 		bad = 1;
-		form_error(c, "password", arena_printf(c->arena, "This password is %zu bytes long. "
-		           "Use at most 72 bytes: only the first 72 would count, so a longer "
-		           "password cannot be used. (Letters with accents and other non-ASCII "
-		           "characters take 2 to 4 bytes each.)", len));
+		form_error(c, "password", arena_printf(c->arena, "This password is too long: use at "
+		           "most %d characters, where a letter with an accent or a symbol counts as "
+		           "2 to 4 (yours counts as %zu).", PASSWORD_MAX, len));
 	}
 	return bad;
 }
@@ -384,7 +384,7 @@ static void accept_post(struct ctx *c)
 	buf_url(&loc, slug);
 	buf_puts(&loc, "/settings/team");
 	page_redirect_notice(c, loc.data, arena_printf(c->arena,
-	                     "Welcome to %s. You joined as %s.", ws_name, role));
+	                     "Welcome to %s. You joined as %s.", ws_name, with_article(c->arena, role)));
 	buf_free(&loc);
 }
 
