@@ -205,6 +205,7 @@ static void invitation_show(struct ctx *c, const struct invitation *inv, int sta
 	tvars_set(v, "token", inv->token);
 	tvars_set(v, "inv_workspace", inv->workspace_name);
 	tvars_set(v, "inv_role", inv->role);
+	tvars_set(v, "inv_role_article", with_article(c->arena, inv->role));
 	tvars_set(v, "inv_role_summary", role_summary(inv->role));
 	tvars_set(v, "inv_inviter", inv->inviter);
 	tvars_set(v, "inv_email", inv->email);

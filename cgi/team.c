@@ -1258,7 +1258,7 @@ static void confirm_text(struct ctx *c, enum action act, const struct member *m,
 	case ACT_REACTIVATE:
 		heading = arena_printf(a, "Reactivate %s?", name);
 		text = arena_printf(a, "%s will have access to %s again as %s. This uses a seat of "
-		                    "your plan.", name, ws, role_name(m->role));
+		                    "your plan.", name, ws, with_article(a, role_name(m->role)));
 		button = "Reactivate";
 		break;
 	case ACT_REMOVE:
@@ -1303,7 +1303,8 @@ static void render_confirm(struct ctx *c, int status, enum action act, const str
 	tvars_set(c->vars, "member_email", m->email);
 	tvars_set_bool(c->vars, "member_named", m->name != NULL && *m->name != '\0');
 	tvars_set(c->vars, "member_role", role_name(m->role));
-	tvars_set(c->vars, "member_status", m->status);
+	tvars_set(c->vars, "member_status", strcmp(m->status, "pending") == 0 ? "Invitation pending"
+	                                    : strcmp(m->status, "inactive") == 0 ? "Inactive" : "Active");
 	tvars_set(c->vars, "action", action_names[act]);
 	tvars_set(c->vars, "list_q", place_q(c));
 	if (place_page(c) > 1)
