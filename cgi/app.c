@@ -629,6 +629,29 @@ static void cache_store(const struct ctx *c, const struct buf *out)
 	cache_put(c->cache_ident, c->cache_valid, out->data, out->len);
 }
 
+/*
+ * 404 for an address no route knows. Someone signed in still gets their
+ * layout and a way back to their own workspace (error.tmpl), so the session
+ * is looked up here too; the transaction it opens is rolled back.
+ */
+static void not_found(struct ctx *c)
+{
+	if (db_ensure() == 0 && session_load(c, NULL, NULL) == 0 && c->session != NULL) {
+		const char *params[1] = { c->session->user_id };
+		PGresult *r = db_exec(c, "home_workspace", 1, params, NULL);
+
+		if (r != NULL && PQntuples(r) == 1) {
+			tvars_set(c->vars, "home_slug", PQgetvalue(r, 0, 0));
+			tvars_set(c->vars, "home_name", PQgetvalue(r, 0, 1));
+		}
+		PQclear(r);
+		c->csrf = c->session->csrf;
+		c->resp->no_store = 1;
+		fill_layout(c);
+	}
+	page_error(c, 404, "There is no page at this address.");
+}
+
 static void dispatch(struct ctx *c)
 {
 	const struct route *route = NULL;
@@ -652,7 +675,7 @@ static void dispatch(struct ctx *c)
 			page_error(c, 405, "This address does not accept that kind of request.");
 			return;
 		}
-		page_error(c, 404, "There is no page at this address.");
+		not_found(c);
 		return;
 	}
 	http_validate(c->req, route->fields, route->nfields);

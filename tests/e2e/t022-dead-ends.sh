@@ -33,6 +33,15 @@ get o /w/acme/settings/team/00000000-0000-0000-0000-00000000dead/remove
 is "an unknown member: 404" "$STATUS" 404
 check "... back to this workspace's team page" body_has '<a href="/w/acme/settings/team">Back to the team page of Acme Corp</a>'
 
+get o /w/acme/settings/team/nowhere/at/all
+is "an address no page knows: 404" "$STATUS" 404
+check "... signed in: the way back to the person's workspace" sh -c "grep -q '<h1>Page not found</h1>' '$T/body' && grep -q 'href=\"/w/acme/settings/team\">Go to your workspace, Acme Corp' '$T/body' && grep -q 'Signed in as' '$T/body'"
+get o /no/such/page
+is "an unknown address outside the workspaces: 404" "$STATUS" 404
+check "... the same way back" grep -q 'href="/w/acme/settings/team">Go to your workspace, Acme Corp' "$T/body"
+get anon /no/such/page
+check "signed out, the 404 offers sign-in" sh -c "grep -q '<h1>Page not found</h1>' '$T/body' && grep -q 'href=\"/login\">Sign in' '$T/body'"
+
 login v viewer@example.com
 get v /w/acme/settings/billing
 is "a viewer on billing: 403" "$STATUS" 403
