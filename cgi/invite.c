@@ -12,7 +12,7 @@ static const struct stmt stmts[] = {
 	  "SELECT user_id, workspace_name, role, status, "
 	  "       invited_by_name, invitation_email, user_has_password, deleted, "
 	  "       expires_at IS NULL OR expires_at <= now(), "
-	  "       to_char(expires_at AT TIME ZONE 'UTC', 'FMDD FMMonth YYYY, HH24:MI \"UTC\"'), "
+	  "       to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
 	  "       greatest(0, floor(extract(epoch FROM expires_at - now())))::bigint "
 	  "  FROM invitation_lookup($1)" },
 	{ "invite_spent", "SELECT invitation_token_spent($1)" },
@@ -46,6 +46,7 @@ struct invitation {
 	const char *inviter;
 	const char *email;
 	const char *expires;       /* "3 May 2025, 14:00 UTC" */
+	const char *expires_iso;   /* "2025-05-03T14:00:00Z" */
 	long seconds_left;
 	int has_password;
 	const char *gone;          /* why it cannot be used (410), or NULL */
@@ -142,7 +143,8 @@ static int invitation_load(struct ctx *c, struct invitation *inv)
 	inv->has_password = strcmp(PQgetvalue(r, 0, L_HAS_PASSWORD), "t") == 0;
 	deleted = strcmp(PQgetvalue(r, 0, L_DELETED), "t") == 0;
 	expired = strcmp(PQgetvalue(r, 0, L_EXPIRED), "t") == 0;
-	inv->expires = db_value(c, r, 0, L_EXPIRES);
+	inv->expires_iso = db_value(c, r, 0, L_EXPIRES);
+	inv->expires = inv->expires_iso ? datetime_words(c->arena, inv->expires_iso) : NULL;
 	if (parse_long(PQgetvalue(r, 0, L_SECONDS_LEFT), 0, 1L << 40, &inv->seconds_left) != 0)
 		inv->seconds_left = 0;
 	PQclear(r);
@@ -210,6 +212,7 @@ static void invitation_show(struct ctx *c, const struct invitation *inv, int sta
 	tvars_set(v, "inv_inviter", inv->inviter);
 	tvars_set(v, "inv_email", inv->email);
 	tvars_set(v, "inv_expires", inv->expires);
+	tvars_set(v, "inv_expires_iso", inv->expires_iso);
 	tvars_set(v, "inv_expires_in", time_left(c, inv->seconds_left));
 	tvars_setf(v, "next", "/invite/accept?token=%s", inv->token);
 	tvars_set_int(v, "password_min", PASSWORD_MIN);
