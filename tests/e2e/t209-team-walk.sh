@@ -72,6 +72,7 @@ sql "UPDATE billing_config SET team_members_limit = (SELECT count(*) FROM team_m
 get o $TEAM
 check "the invite form says that no seat is left" grep -q 'id="seats-full">All [0-9,]* seats of your plan are in use' "$T/body"
 check "... and its button is disabled, described by the reason" grep -q '<button type="submit" disabled aria-describedby="seats-full">Invite</button>' "$T/body"
+check "... and so is reactivating someone (it takes a seat too)" grep -q 'disabled aria-label="Reactivate former@example.com" aria-describedby="seats-full">Reactivate</button>' "$T/body"
 post o $TEAM/invite email=one-more@example.com role=member
 is "the server still refuses: 409" "$STATUS" 409
 check "the page is valid HTML" tidy_ok
