@@ -70,8 +70,13 @@ $(INTEG_TESTS): $(B)/san/test_integ_%: tests/unit/test_integ_%.c $(B)/san/integ_
 unit: $(UNIT_BIN)
 	@sh tests/run-unit.sh $(UNIT_BIN)
 
-# Start everything in the foreground; Ctrl-C stops it all.
-run: deps all
+# Start everything in the foreground; Ctrl-C stops it all. The build is
+# quiet (its output goes to var/log/build.log and is shown only if it fails).
+run: deps
+	@mkdir -p "$(VAR)/log"; \
+	if ! $(MAKE) --no-print-directory -s all >"$(VAR)/log/build.log" 2>&1; then \
+		cat "$(VAR)/log/build.log"; echo "make run: the build failed (log: $(VAR)/log/build.log)"; exit 1; \
+	fi
 	@sh scripts/run.sh
 
 # Every test: unit, database, CGI-level and end-to-end through nginx.

@@ -181,6 +181,11 @@ static void fill_switcher(struct ctx *c, const char *lines)
 		tvars_set(row, "name", name);
 		tvars_set(row, "role", role);
 		tvars_set_bool(row, "current", c->ws != NULL && strcmp(c->ws->slug, line) == 0);
+		/* Where an error page sends someone who is lost: their first workspace. */
+		if (n == 0) {
+			tvars_set(c->vars, "home_slug", line);
+			tvars_set(c->vars, "home_name", name);
+		}
 		n++;
 	}
 	tvars_set_bool(c->vars, "several_workspaces", n > 1);
@@ -386,9 +391,34 @@ void page_render(struct ctx *c, int status, const char *name)
 	tmpl_render(t, c->vars, &c->resp->body);
 }
 
+/* What went wrong, in words, for the heading of an error page. */
+static const char *error_title(int status)
+{
+	static const struct { int status; const char *title; } titles[] = {
+		{ 400, "This request could not be understood" },
+		{ 403, "This action is not allowed" },
+		{ 404, "Page not found" },
+		{ 405, "This address does not accept that request" },
+		{ 409, "This change is not possible" },
+		{ 410, "This link is no longer valid" },
+		{ 413, "The form is too large" },
+		{ 415, "This kind of form is not accepted" },
+		{ 422, "Some fields need attention" },
+		{ 429, "Too many attempts" },
+		{ 500, "Something went wrong" },
+		{ 503, "Temporarily unavailable" },
+	};
+
+	for (size_t i = 0; i < sizeof(titles) / sizeof(titles[0]); i++)
+		if (titles[i].status == status)
+			return titles[i].title;
+	return http_reason(status);
+}
+
 void page_error(struct ctx *c, int status, const char *message)
 {
-	tvars_setf(c->vars, "title", "%d %s", status, http_reason(status));
+	tvars_set(c->vars, "title", error_title(status));
+	tvars_set(c->vars, "reason", http_reason(status));
 	tvars_set(c->vars, "message", message);
 	page_render(c, status, "error.tmpl");
 }
@@ -436,7 +466,8 @@ int require_perm(struct ctx *c, enum perm perm)
 		return 1;
 	page_error(c, 403, arena_printf(c->arena,
 	           "This needs the %s role in this workspace; you are %s.",
-	           rbac_roles_for(perm), c->ws ? role_name(c->ws->role) : "not a member"));
+	           rbac_roles_for(perm), c->ws ? with_article(c->arena, role_name(c->ws->role))
+	                                       : "not a member"));
 	return 0;
 }
 
@@ -625,6 +656,29 @@ static void cache_store(const struct ctx *c, const struct buf *out)
 	cache_put(c->cache_ident, c->cache_valid, out->data, out->len);
 }
 
+/*
+ * 404 for an address no route knows. Someone signed in still gets their
+ * layout and a way back to their own workspace (error.tmpl), so the session
+ * is looked up here too; the transaction it opens is rolled back.
+ */
+static void not_found(struct ctx *c)
+{
+	if (db_ensure() == 0 && session_load(c, NULL, NULL) == 0 && c->session != NULL) {
+		const char *params[1] = { c->session->user_id };
+		PGresult *r = db_exec(c, "home_workspace", 1, params, NULL);
+
+		if (r != NULL && PQntuples(r) == 1) {
+			tvars_set(c->vars, "home_slug", PQgetvalue(r, 0, 0));
+			tvars_set(c->vars, "home_name", PQgetvalue(r, 0, 1));
+		}
+		PQclear(r);
+		c->csrf = c->session->csrf;
+		c->resp->no_store = 1;
+		fill_layout(c);
+	}
+	page_error(c, 404, "There is no page at this address.");
+}
+
 static void dispatch(struct ctx *c)
 {
 	const struct route *route = NULL;
@@ -648,7 +702,7 @@ static void dispatch(struct ctx *c)
 			page_error(c, 405, "This address does not accept that kind of request.");
 			return;
 		}
-		page_error(c, 404, "There is no page at this address.");
+		not_found(c);
 		return;
 	}
 	http_validate(c->req, route->fields, route->nfields);

@@ -89,6 +89,9 @@ static void login_get(struct ctx *c)
 			return;
 		tvars_set(c->vars, "no_workspace", "1");
 		deleted_fill(c, c->session->user_id);
+		tvars_set(c->vars, "title", "No active workspace");
+		page_render(c, 200, "login.tmpl");
+		return;
 	}
 	tvars_set(c->vars, "title", "Sign in");
 	tvars_set(c->vars, "next", http_field(c->req, K_NEXT));

@@ -84,6 +84,23 @@ int text_name(struct arena *a, const char *s, size_t maxchars, const char **out)
  */
 void buf_csv(struct buf *b, const char *s);
 
+/*
+ * Words for people, the one style of every page. Dates: date_words turns
+ * "2026-12-01" (or an ISO timestamp that starts so) into "1 December 2026";
+ * datetime_words "2026-12-08T14:05:00Z" into "8 December 2026, 14:05 UTC".
+ * Both return NULL for anything that is not a real date. Templates put them
+ * in <time>, which never wraps (settings.css).
+ */
+const char *date_words(struct arena *a, const char *iso);
+const char *datetime_words(struct arena *a, const char *iso);
+/* Seconds in the past / future, relative: "just now", "3 days ago"; "in 7 days", "expired". */
+const char *ago_words(struct arena *a, long secs);
+const char *until_words(struct arena *a, long secs);
+/* The word with its indefinite article: "an admin", "a member". */
+const char *with_article(struct arena *a, const char *word);
+/* Characters (code points) of a valid UTF-8 string. */
+size_t utf8_chars(const char *s);
+
 /* Monotonic milliseconds, for durations. */
 int64_t now_ms(void);
 

@@ -57,7 +57,7 @@ check "... deactivate and remove for the member" sh -c "grep -q '$TEAM/$M_MEMBER
 check "... resend and revoke for the invitation" sh -c "grep -q '$TEAM/$M_PENDING/resend' '$T/body' && grep -q '$TEAM/$M_PENDING/revoke' '$T/body'"
 check "... reactivate (not deactivate) for the inactive member" sh -c "grep -q '$TEAM/$M_FORMER/reactivate' '$T/body' && ! grep -q '$TEAM/$M_FORMER/deactivate' '$T/body'"
 check "the last owner has no step-down forms, and the page says why" sh -c "! grep -q '$TEAM/$M_OWNER/' '$T/body' && grep -q 'The only active owner' '$T/body'"
-check "every role select has a label" sh -c "[ \$(grep -c '<select id=\"role-' '$T/body') -eq \$(grep -c '<label class=\"visually-hidden\" for=\"role-' '$T/body') ]"
+check "every role select has a name (aria-label)" sh -c "[ \$(grep -c '<select id=\"role-' '$T/body') -eq \$(grep -c '<select id=\"role-[^>]* aria-label=\"Role of ' '$T/body') ]"
 check "every form carries the CSRF token" sh -c "[ \$(grep -c '<form method=\"post\"' '$T/body') -eq \$(grep -c 'name=\"csrf_token\"' '$T/body') ]"
 check "the owner marks themself" body_has "(you)"
 
