@@ -1,5 +1,5 @@
 #!/bin/sh
-# t022-signin-throttle.sh: sign-in limits per email and per (email, address)
+# t023-signin-throttle.sh: sign-in limits per email and per (email, address)
 # (LOGIN_MAX_FAILURES, 10 in 15 minutes) and per address across every email
 # (LOGIN_MAX_FAILURES_ADDRESS, 100): one person's mistakes do not lock out
 # their colleagues behind the same address, a sweep across many emails does.
