@@ -2,7 +2,8 @@
 # f10-db-restart.sh: PostgreSQL restarts while the workers are idle; then, for
 # every executable that writes, more POSTs than it has workers (so each worker
 # meets its dead connection): sign-in, sign-out, invite, role change,
-# deactivate, plan change, integration create and toggle. Every acknowledged
+# deactivate, plan change, integration create and toggle, API key create,
+# workspace rename. Every acknowledged
 # write (303) is in the database with its audit row; every refused one (the
 # 503 page) left nothing.
 . "$ROOT/tests/fault/lib.sh"
@@ -110,6 +111,28 @@ for i in $(seq $N); do
 	[ "$(sql "SELECT is_enabled FROM integrations_config WHERE id = '$SLACK'")" = "$state" ] || bad=$((bad + 1))
 done
 report "integration toggle" $bad
+
+# API keys created.
+restart_db; acked=0; refused=0; bad=0
+for i in $(seq $N); do
+	post owner /w/acme/settings/api-keys "name=Restart key $i" expires_in_days=30
+	rows=$(sql "SELECT (SELECT count(*) FROM api_keys WHERE name = 'Restart key $i')
+	          + (SELECT count(*) FROM audit_logs a JOIN api_keys k ON k.id = a.resource_id
+	             WHERE a.action = 'api_key.created' AND k.name = 'Restart key $i')")
+	if outcome "API key create"; then [ "$rows" = 2 ] || bad=$((bad + 1)); else [ "$rows" = 0 ] || bad=$((bad + 1)); fi
+done
+report "API key create" $bad
+
+# The workspace renamed.
+restart_db; acked=0; refused=0; bad=0
+want=$(sql "SELECT name FROM workspaces WHERE id = '$ACME'")
+for i in $(seq $N); do
+	post owner /w/acme/settings/general "name=Acme Restart $i"
+	rows=$(sql "SELECT count(*) FROM audit_logs WHERE action = 'workspace.renamed' AND changes::text LIKE '%Acme Restart $i\"%'")
+	if outcome "workspace rename"; then want="Acme Restart $i"; [ "$rows" = 1 ] || bad=$((bad + 1)); else [ "$rows" = 0 ] || bad=$((bad + 1)); fi
+	[ "$(sql "SELECT name FROM workspaces WHERE id = '$ACME'")" = "$want" ] || bad=$((bad + 1))
+done
+report "workspace rename" $bad
 
 # Sign-ins: a cookie only ever names a stored session.
 restart_db; acked=0; refused=0; bad=0
