@@ -19,6 +19,9 @@ cleanup() {
 }
 trap cleanup INT TERM HUP EXIT
 
+# Development: without a mail command, account emails (password reset links)
+# are written to the page's log instead (var/log/password.log).
+export SETTINGS_MAIL_LOG=${SETTINGS_MAIL_LOG:-1}
 pg_start
 stack_start
 cat <<MSG
@@ -34,6 +37,7 @@ cat <<MSG
   Pending invitation link for pending@example.com:
     http://127.0.0.1:$PORT/invite/accept?token=dev-invite-token-pending-example-com
 
+  Password reset emails: ${SETTINGS_SENDMAIL:-not sent; their links are in $VAR/log/password.log}
   Database: make psql (cluster in $VAR/pg, port $PGPORT). Logs: $VAR/log/
   Press Ctrl-C to stop.
 MSG
