@@ -180,8 +180,8 @@ void mail_send_detached(const char *tag, const struct buf *message)
 			;
 		return;
 	}
-	/* The child: nothing to send ends here, at the same point as a message is handed on. */
-	if (message == NULL || mode == MAIL_NONE || fork() != 0)
+	/* The child: it hands on to a grandchild whether or not there is a message. */
+	if (fork() != 0 || message == NULL || mode == MAIL_NONE)
 		_exit(0);
 	/*
 	 * The grandchild, adopted by init: none of the worker's connections
@@ -201,6 +201,12 @@ void mail_send_detached(const char *tag, const struct buf *message)
 			close(fd);
 	}
 	setsid();
+	/*
+	 * Half a second later: the answer is out and the request's transaction
+	 * (the token the link names) has committed, and the command's own work
+	 * does not compete with the answer it must not slow down.
+	 */
+	usleep(500 * 1000);
 	if (mode == MAIL_LOG) {
 		fprintf(stderr, "[%s] mail not sent (development: no SETTINGS_SENDMAIL); "
 		        "the message follows\n%s\n[%s] end of message\n", tag, message->data, tag);

@@ -26,9 +26,10 @@ void mail_text(struct buf *b, const char *s);
 
 /*
  * Deliver message in the background, so that the caller's answer takes the
- * same time whether or not there is a message: the process forks once
- * (always, also for message NULL) and a detached grandchild runs the
- * command (or, in MAIL_LOG mode, writes the message to stderr). The caller
+ * same time whether or not there is a message: the process forks a child
+ * that forks a detached grandchild (always, also for message NULL), which runs the
+ * command half a second later (or, in MAIL_LOG mode, writes the message to
+ * stderr), when the caller's transaction has committed. The caller
  * waits only for the short-lived child. Failures are logged by the
  * grandchild with tag; the caller cannot learn of them (by design: the
  * answer must not depend on them).
