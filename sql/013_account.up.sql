@@ -141,8 +141,10 @@ BEGIN
         RETURN;
     END IF;
 
-    INSERT INTO password_reset_tokens (user_id, token_hash, expires_at, ip)
-    VALUES (v_user.id, p_token_hash, now() + make_interval(secs => p_ttl_seconds), p_ip);
+    -- clock_timestamp(): links asked for in one transaction still have an order.
+    INSERT INTO password_reset_tokens (user_id, token_hash, created_at, expires_at, ip)
+    VALUES (v_user.id, p_token_hash, clock_timestamp(),
+            now() + make_interval(secs => p_ttl_seconds), p_ip);
     UPDATE password_reset_tokens t
        SET revoked_at = now()
      WHERE t.user_id = v_user.id
