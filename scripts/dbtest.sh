@@ -752,6 +752,29 @@ SELECT count(*) FROM account_audit_logs WHERE user_id = '$M4';
 ROLLBACK;
 EOF
 
+# A rename and a team change of the same person at once: the rename takes the
+# workspace rows before the person's, as a team change does, so neither deadlocks.
+q "$OWNER" >"$WORK/rename-a.out" 2>&1 <<EOF &
+BEGIN;
+SELECT 1 FROM workspaces WHERE id = '$ACME' FOR NO KEY UPDATE;
+SELECT pg_sleep(1);
+UPDATE team_members SET role = 'member' WHERE user_id = '$M4' AND workspace_id = '$ACME';
+COMMIT;
+EOF
+rename_a=$!
+sleep 0.3
+q "$APP" -c "SELECT new_name FROM account_rename('$M4', 'Raced Viewer')" >"$WORK/rename-b.out" 2>&1
+rename_b=$?
+wait "$rename_a"
+rename_a=$?
+if [ "$rename_a" -eq 0 ] && [ "$rename_b" -eq 0 ]; then ok "race: a rename and a team change of the same person both commit (no deadlock)"
+else not_ok "race: a rename and a team change of the same person both commit (no deadlock)" "$(cat "$WORK/rename-a.out" "$WORK/rename-b.out")"; fi
+expect "race: both changes are there" "$OWNER" \
+    "SELECT u.full_name, tm.role FROM users u JOIN team_members tm ON tm.user_id = u.id AND tm.workspace_id = '$ACME' WHERE u.id = '$M4'" \
+    "Raced Viewer|member"
+run "race: clean up" q "$OWNER" -c "UPDATE team_members SET role = 'viewer' WHERE user_id = '$M4' AND workspace_id = '$ACME';
+                                   UPDATE users SET full_name = 'Viewer User' WHERE id = '$M4'"
+
 # ---------------------------------------------------------------------------
 # Down all (with data), up all again
 # ---------------------------------------------------------------------------
