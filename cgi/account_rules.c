@@ -11,16 +11,6 @@ const char password_hint[] =
     "letters with accents and other alphabets count double or more (a password may be "
     "at most 72 bytes), and emoji count four.";
 
-size_t utf8_chars(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xC0) != 0x80)
-			n++;
-	return n;
-}
-
 enum password_problem password_check(const char *password, const char *email)
 {
 	if (password == NULL || *password == '\0')

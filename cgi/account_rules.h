@@ -20,9 +20,6 @@ enum password_problem {
 	PASSWORD_IS_CURRENT,       /* decided by the caller, with bcrypt */
 };
 
-/* Number of characters (code points) of valid UTF-8 s. */
-size_t utf8_chars(const char *s);
-
 /*
  * The rules a new password follows that need no hash: 12 characters or
  * more, at most 72 bytes, not the email (compared without letter case).
