@@ -94,13 +94,14 @@ is "writes are acknowledged again" "$STATUS" 303
 echo "# team master killed: answered 200 again after ${elapsed} ms; first answer meanwhile: $first; connections before/after: $c0/$(app_connections)"
 
 # 3. Every other page's master, idle: same supervision.
-for p in auth invite billing integrations general apikeys audit; do
+for p in auth invite billing integrations general apikeys audit account password; do
 	[ -f "$VAR/run/$p.pid" ] || continue
 	m=$(cat "$VAR/run/$p.pid"); ws=$(pgrep -P "$m")
 	t0=$(now_ms); kill -9 "$m"
 	case $p in
 	auth) url=/healthz ;; invite) url=/invite/accept?token=none ;;
 	apikeys) url=/w/acme/settings/api-keys ;;
+	account) url=/account ;; password) url=/password/forgot ;;
 	*) url=/w/acme/settings/$p ;;
 	esac
 	want=$(case $p in invite) echo 404 ;; *) echo 200 ;; esac)
