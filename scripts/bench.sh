@@ -85,6 +85,13 @@ awk -v t="$team" -v c="$ceiling" -v f="$floor" -v l="$loginp" -v lc="$lceil" -v 
 	printf "login page / static file:     %.2f\n", l / lc
 }'
 
+# One signed-in team page as plain CGI under Apache (scripts/bench-cgi.sh).
+if [ "${BENCH_CGI:-1}" != 0 ] && [ -x /usr/sbin/apache2 ]; then
+	echo
+	APACHE_PORT=$((PORT + 2)) BENCH_SESSION=$session sh "$ROOT/scripts/bench-cgi.sh" ||
+		echo "CGI bench failed"
+fi
+
 # The team page of a 10,000-member workspace beside the seeded one (its own stack).
 if [ "${BENCH_LARGE:-1}" != 0 ]; then
 	cleanup

@@ -23,5 +23,9 @@ out=$(bash scripts/dbtest.sh 2>&1); echo "$out" | grep -E '^(not ok|[0-9]+ passe
 echo "== CGI and end-to-end tests (throwaway cluster, executables, nginx)"
 out=$(sh tests/e2e/run.sh 2>&1); echo "$out"; tally "$out"
 
+echo "== shared hosting: Apache httpd, plain CGI (throwaway cluster)"
+out=$(APACHE_PORT=${APACHE_PORT:-$(( ${E2E_PORT:-18080} + 100 ))} sh tests/apache/run.sh 2>&1)
+echo "$out" | grep -E '^(--|not ok|#|[0-9]+ passed)|^   [0-9]'; tally "$out"
+
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]
