@@ -27,5 +27,9 @@ echo "== shared hosting: Apache httpd, plain CGI (throwaway cluster)"
 out=$(APACHE_PORT=${APACHE_PORT:-$(( ${E2E_PORT:-18080} + 100 ))} sh tests/apache/run.sh 2>&1)
 echo "$out" | grep -E '^(--|not ok|#|[0-9]+ passed)|^   [0-9]'; tally "$out"
 
+echo "== several app hosts behind one nginx (throwaway cluster)"
+out=$(HOSTS_PORT=${HOSTS_PORT:-$(( ${E2E_PORT:-18080} + 200 ))} sh tests/hosts/run.sh 2>&1)
+echo "$out" | grep -E '^(not ok|#|[0-9]+ passed)'; tally "$out"
+
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]
