@@ -829,7 +829,8 @@ int app_main(int argc, char **argv, const struct page *page)
 		fprintf(stderr, "SETTINGS_DB_STATEMENTS must be prepared or unnamed\n");
 		return 2;
 	}
-	db_set_unnamed(strcmp(statements, "unnamed") == 0);
+	app_config.db_unnamed = strcmp(statements, "unnamed") == 0;
+	db_set_unnamed(app_config.db_unnamed);
 	if (cgi) {
 		lazy_templates = 1;
 		return server_run(NULL, 1, &hooks);

@@ -31,5 +31,9 @@ echo "== several app hosts behind one nginx (throwaway cluster)"
 out=$(HOSTS_PORT=${HOSTS_PORT:-$(( ${E2E_PORT:-18080} + 200 ))} sh tests/hosts/run.sh 2>&1)
 echo "$out" | grep -E '^(not ok|#|[0-9]+ passed)'; tally "$out"
 
+echo "== PgBouncer in transaction pooling between the executables and PostgreSQL"
+out=$(PGB_PORT=$(( ${E2E_PGPORT:-15433} + 1 )) sh tests/pgbouncer/run.sh 2>&1)
+echo "$out" | grep -E '^(--|not ok|#|[0-9]+ passed)|^   [0-9]'; tally "$out"
+
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]
