@@ -35,5 +35,9 @@ echo "== PgBouncer in transaction pooling between the executables and PostgreSQL
 out=$(PGB_PORT=$(( ${E2E_PGPORT:-15433} + 1 )) sh tests/pgbouncer/run.sh 2>&1)
 echo "$out" | grep -E '^(--|not ok|#|[0-9]+ passed)|^   [0-9]'; tally "$out"
 
+echo "== PostgreSQL failover under load (primary, synchronous standby, promotion)"
+out=$(sh tests/failover/run.sh 2>&1)
+echo "$out" | grep -E '^(not ok|#|[0-9]+ passed)'; tally "$out"
+
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]
