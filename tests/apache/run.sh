@@ -26,7 +26,7 @@ export BCRYPT_COST=${BCRYPT_COST:-11}
 # shellcheck source=../../scripts/apache.sh
 . "$ROOT/scripts/apache.sh"
 # The end-to-end tests run through Apache too (they are written against any base URL).
-E2E_TESTS=${APACHE_E2E_TESTS:-"t020-signin t251-invite-new-account
+E2E_TESTS=${APACHE_E2E_TESTS:-"t020-signin
 t450-integrations-actions"}
 
 cleanup() {
