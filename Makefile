@@ -21,7 +21,7 @@ LIBS     = $(PKG_LIBS) -lfcgi -lcrypt
 # The shared library: everything in cgi/ that is not a page.
 LIB_SRC  = util http tmpl crypto db rbac server app cache
 # Pages: one executable each, built when its source exists.
-PAGES    = $(filter $(patsubst cgi/%.c,%,$(wildcard cgi/*.c)),auth invite team billing integrations)
+PAGES    = $(filter $(patsubst cgi/%.c,%,$(wildcard cgi/*.c)),auth invite team billing integrations general apikeys audit account password)
 # Extra per-page objects (e.g. the billing cycle command) may be added below.
 
 B        = build
@@ -66,12 +66,24 @@ INTEG_TESTS = $(patsubst tests/unit/%.c,$(B)/san/%,$(wildcard tests/unit/test_in
 $(INTEG_TESTS): $(B)/san/test_integ_%: tests/unit/test_integ_%.c $(B)/san/integ_%.o $(SAN_OBJ) | $(B)/san
 	$(CC) $(CSTD) $(WARN) $(SAN_FLAGS) $(PKG_CFLAGS) -Icgi -o $@ $< $(B)/san/integ_$*.o $(SAN_OBJ) $(LIBS) -lcmocka
 
+# The account pages (account, password) also link their rules (names,
+# passwords, browsers) and the account emails; the rules' unit test links them.
+$(B)/bin/account: $(B)/obj/account_rules.o
+$(B)/bin/password: $(B)/obj/account_rules.o $(B)/obj/mail.o
+$(B)/san/test_account_rules: tests/unit/test_account_rules.c $(B)/san/account_rules.o $(SAN_OBJ) | $(B)/san
+	$(CC) $(CSTD) $(WARN) $(SAN_FLAGS) $(PKG_CFLAGS) -Icgi -o $@ $< $(B)/san/account_rules.o $(SAN_OBJ) $(LIBS) -lcmocka
+
 # Unit tests (cmocka, sanitizer build, no server).
 unit: $(UNIT_BIN)
 	@sh tests/run-unit.sh $(UNIT_BIN)
 
-# Start everything in the foreground; Ctrl-C stops it all.
-run: deps all
+# Start everything in the foreground; Ctrl-C stops it all. The build is
+# quiet (its output goes to var/log/build.log and is shown only if it fails).
+run: deps
+	@mkdir -p "$(VAR)/log"; \
+	if ! $(MAKE) --no-print-directory -s all >"$(VAR)/log/build.log" 2>&1; then \
+		cat "$(VAR)/log/build.log"; echo "make run: the build failed (log: $(VAR)/log/build.log)"; exit 1; \
+	fi
 	@sh scripts/run.sh
 
 # Every test: unit, database, CGI-level and end-to-end through nginx.
@@ -108,7 +120,7 @@ install: all
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/lib/settings/bin/
 	cp -R templates static sql nginx apache $(DESTDIR)$(PREFIX)/share/settings/
 	install -d $(DESTDIR)$(PREFIX)/share/settings/scripts
-	install -m 0755 scripts/migrate.sh $(DESTDIR)$(PREFIX)/share/settings/scripts/
+	install -m 0755 scripts/migrate.sh scripts/settings-purge $(DESTDIR)$(PREFIX)/share/settings/scripts/
 
 clean:
 	rm -rf $(B)

@@ -651,6 +651,198 @@ expect_delta "versions: a removal by settings_app under row-level security moves
     "SET LOCAL ROLE settings_app; UPDATE team_members SET deleted_at = now() WHERE user_id = '$M4'" "1|1|0|f|f" "$SUDB"
 
 # ---------------------------------------------------------------------------
+# A person's own account (013): reset links, their limits, the personal audit
+# stream, the rename
+# ---------------------------------------------------------------------------
+expect_error "settings_app cannot read password_reset_tokens (functions only)" "$APP" 'permission denied' <<'EOF'
+SELECT token_hash FROM password_reset_tokens;
+EOF
+expect_error "settings_app cannot write password_reset_tokens" "$APP" 'permission denied' <<EOF
+INSERT INTO password_reset_tokens (user_id, token_hash, expires_at) VALUES ('$DEMO', repeat('a', 64), now());
+EOF
+expect_error "settings_app cannot read password_reset_requests" "$APP" 'permission denied' <<'EOF'
+SELECT count(*) FROM password_reset_requests;
+EOF
+expect_error "settings_app cannot change account_audit_logs (append-only)" "$APP" 'permission denied' <<'EOF'
+UPDATE account_audit_logs SET action = 'x';
+EOF
+expect_error "settings_app cannot delete account_audit_logs" "$APP" 'permission denied' <<'EOF'
+DELETE FROM account_audit_logs;
+EOF
+ACCOUNT_FUNCS="ARRAY['password_reset_request(text,inet,text,integer,integer,integer,integer,text)',
+                     'password_reset_lookup(text)', 'password_reset_use(text,text,inet,text)',
+                     'password_reset_revoke(uuid)', 'account_rename(uuid,text)']"
+expect "settings_app may execute the account functions" "$SUDB" \
+    "SELECT bool_and(has_function_privilege('settings_app', f, 'EXECUTE')) FROM unnest($ACCOUNT_FUNCS) f" "t"
+expect "... and PUBLIC may not" "$SUDB" \
+    "SELECT bool_or(has_function_privilege('public', f, 'EXECUTE')) FROM unnest($ACCOUNT_FUNCS) f" "f"
+
+M4=10000000-0000-0000-0000-000000000004
+R1=$(printf '%064d' 1); R2=$(printf '%064d' 2); R3=$(printf '%064d' 3); R4=$(printf '%064d' 4)
+expect_script "password_reset_request: sent for an account, none for no account, invited without a password" "$SUDB" \
+    "sent|$M4|viewer@example.com
+none||
+invited|pending@example.com|Acme Corp
+3|1|1" <<EOF
+BEGIN;
+SET LOCAL ROLE settings_app;
+SELECT outcome, user_id, email FROM password_reset_request('Viewer@Example.com', '10.0.0.1', '$R1', 3600, 5, 20, 3600, 'dbtest');
+SELECT outcome, user_id, email FROM password_reset_request('nobody@example.com', '10.0.0.1', '$R2', 3600, 5, 20, 3600, 'dbtest');
+SELECT outcome, email, invitations FROM password_reset_request('pending@example.com', '10.0.0.1', '$R3', 3600, 5, 20, 3600, 'dbtest');
+RESET ROLE;
+SELECT (SELECT count(*) FROM password_reset_requests),
+       (SELECT count(*) FROM password_reset_tokens),
+       (SELECT count(*) FROM account_audit_logs WHERE action = 'account.password_reset_requested');
+ROLLBACK;
+EOF
+expect_script "password_reset_request: three live links at most, the oldest revoked; the limits answer limited" "$OWNER" \
+    "3|1
+limited
+limited" <<EOF
+BEGIN;
+\o /dev/null
+SELECT password_reset_request('viewer@example.com', NULL, lpad(i::text, 64, '0'), 3600, 100, 100, 3600, NULL)
+  FROM generate_series(1, 4) i;
+\o
+SELECT count(*) FILTER (WHERE revoked_at IS NULL), count(*) FILTER (WHERE revoked_at IS NOT NULL AND token_hash = lpad('1', 64, '0'))
+  FROM password_reset_tokens;
+SELECT outcome FROM password_reset_request('viewer@example.com', NULL, '$R4', 3600, 4, 100, 3600, NULL);
+SELECT outcome FROM password_reset_request('other@example.com', '10.0.0.9', '$R4', 3600, 100, 0, 3600, NULL);
+ROLLBACK;
+EOF
+expect_script "password_reset_lookup and password_reset_use: once, every session ended, the hash set" "$SUDB" \
+    "live
+reset|$M4|1
+used
+0|t|x" <<EOF
+BEGIN;
+SET LOCAL ROLE settings_app;
+\o /dev/null
+SELECT outcome FROM password_reset_request('viewer@example.com', NULL, '$R1', 3600, 5, 20, 3600, NULL);
+\o
+SELECT state FROM password_reset_lookup('$R1');
+INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at) VALUES (repeat('9', 64), '$M4', 'c', now() + interval '1 hour');
+SELECT outcome, user_id, sessions_ended FROM password_reset_use('$R1', 'x', NULL, NULL);
+SELECT outcome FROM password_reset_use('$R1', 'y', NULL, NULL);
+RESET ROLE;
+SELECT (SELECT count(*) FROM sessions WHERE user_id = '$M4'),
+       (SELECT used_at IS NOT NULL FROM password_reset_tokens WHERE token_hash = '$R1'),
+       (SELECT password_hash FROM users WHERE id = '$M4');
+SELECT state FROM password_reset_lookup('$R2');
+ROLLBACK;
+EOF
+expect_script "password_reset_use: expired and unknown links are refused" "$OWNER" \
+    "expired
+unknown" <<EOF
+BEGIN;
+\o /dev/null
+SELECT outcome FROM password_reset_request('viewer@example.com', NULL, '$R1', 3600, 5, 20, 3600, NULL);
+\o
+UPDATE password_reset_tokens SET expires_at = now() - interval '1 second';
+SELECT outcome FROM password_reset_use('$R1', 'x', NULL, NULL);
+SELECT outcome FROM password_reset_use('$R2', 'x', NULL, NULL);
+ROLLBACK;
+EOF
+expect_delta "versions: account_rename (as settings_app) moves the person's pages and every team page they are on" \
+    "SET LOCAL ROLE settings_app; SELECT account_rename('$M4', 'Renamed Viewer')" "1|1|0|f|t" "$SUDB"
+expect_script "account_audit_logs: settings_app appends and reads the person's rows" "$APP" "1" <<EOF
+BEGIN;
+INSERT INTO account_audit_logs (user_id, action, changes) VALUES ('$M4', 'account.name_changed', '{"old_name": "a", "new_name": "b"}');
+SELECT count(*) FROM account_audit_logs WHERE user_id = '$M4';
+ROLLBACK;
+EOF
+
+# A rename and a team change of the same person at once: the rename takes the
+# workspace rows before the person's, as a team change does, so neither deadlocks.
+q "$OWNER" >"$WORK/rename-a.out" 2>&1 <<EOF &
+BEGIN;
+SELECT 1 FROM workspaces WHERE id = '$ACME' FOR NO KEY UPDATE;
+SELECT pg_sleep(1);
+UPDATE team_members SET role = 'member' WHERE user_id = '$M4' AND workspace_id = '$ACME';
+COMMIT;
+EOF
+rename_a=$!
+sleep 0.3
+q "$APP" -c "SELECT new_name FROM account_rename('$M4', 'Raced Viewer')" >"$WORK/rename-b.out" 2>&1
+rename_b=$?
+wait "$rename_a"
+rename_a=$?
+if [ "$rename_a" -eq 0 ] && [ "$rename_b" -eq 0 ]; then ok "race: a rename and a team change of the same person both commit (no deadlock)"
+else not_ok "race: a rename and a team change of the same person both commit (no deadlock)" "$(cat "$WORK/rename-a.out" "$WORK/rename-b.out")"; fi
+expect "race: both changes are there" "$OWNER" \
+    "SELECT u.full_name, tm.role FROM users u JOIN team_members tm ON tm.user_id = u.id AND tm.workspace_id = '$ACME' WHERE u.id = '$M4'" \
+    "Raced Viewer|member"
+run "race: clean up" q "$OWNER" -c "UPDATE team_members SET role = 'viewer' WHERE user_id = '$M4' AND workspace_id = '$ACME';
+                                   UPDATE users SET full_name = 'Viewer User' WHERE id = '$M4'"
+
+# ---------------------------------------------------------------------------
+# 012: API keys, deleted workspaces, purge
+# ---------------------------------------------------------------------------
+SEED_KEY=ak_live_4f1c-dev-seed-key-production
+q "$OWNER" -c "UPDATE api_keys SET last_used_at = NULL WHERE id = '40000000-0000-0000-0000-000000000001'"
+expect "api_key_verify (settings_app): a valid key gives its workspace" "$APP" \
+    "SELECT api_key_verify('$SEED_KEY')" "$ACME"
+expect "... and stamps last_used_at" "$OWNER" \
+    "SELECT last_used_at > now() - interval '1 minute' FROM api_keys WHERE id = '40000000-0000-0000-0000-000000000001'" "t"
+q "$OWNER" -c "UPDATE api_keys SET last_used_at = now() - interval '30 seconds' WHERE id = '40000000-0000-0000-0000-000000000001'"
+expect "api_key_verify stamps at most once a minute" "$APP" \
+    "SELECT api_key_verify('$SEED_KEY') = '$ACME',
+            (SELECT count(*) FROM api_keys)" "t|0"
+expect "... the stamp 30 seconds old stays" "$OWNER" \
+    "SELECT last_used_at < now() - interval '20 seconds' FROM api_keys WHERE id = '40000000-0000-0000-0000-000000000001'" "t"
+expect "api_key_verify: unknown, NULL, too short or too long gives NULL" "$APP" \
+    "SELECT api_key_verify('sk_live_unknownunknownunknown') IS NULL, api_key_verify(NULL) IS NULL,
+            api_key_verify('short') IS NULL, api_key_verify(repeat('x', 300)) IS NULL" "t|t|t|t"
+q "$OWNER" -c "UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = '40000000-0000-0000-0000-000000000002'"
+q "$OWNER" -c "UPDATE api_keys SET revoked_at = now() WHERE id = '40000000-0000-0000-0000-000000000003'"
+expect "api_key_verify: an expired key and a revoked key give NULL" "$APP" \
+    "SELECT api_key_verify('ak_live_9b2e-dev-seed-key-staging') IS NULL, api_key_verify('ak_live_c7d0-dev-seed-key-ci') IS NULL" "t|t"
+expect "the revoked key left the counter (api_keys_current = real count)" "$OWNER" \
+    "SELECT api_keys_current FROM billing_config WHERE workspace_id = '$ACME'" "2"
+q "$OWNER" -c "UPDATE api_keys SET expires_at = NULL, revoked_at = NULL WHERE workspace_id = '$ACME'"
+expect_error "settings_app cannot run workspace_purge_step" "$APP" "permission denied" <<'EOSQL'
+SELECT * FROM workspace_purge_step(10);
+EOSQL
+expect_error "settings_app cannot read workspace_purges" "$APP" "permission denied" <<'EOSQL'
+SELECT * FROM workspace_purges;
+EOSQL
+expect "workspace_purges has row-level security like every workspace table" "$OWNER" \
+    "SELECT relrowsecurity FROM pg_class WHERE relname = 'workspace_purges'" "t"
+
+expect "workspace_restore of a live workspace: unknown" "$APP" \
+    "SELECT outcome FROM workspace_restore('$DEMO', 'acme', NULL, NULL)" "unknown"
+q "$OWNER" -c "UPDATE workspaces SET deleted_at = now() - interval '2 days' WHERE id = '$ACME';
+               UPDATE integrations_config SET is_enabled = false, suspended_at = now() WHERE workspace_id = '$ACME' AND is_enabled"
+expect "a deleted workspace is in its owner's list, not in an admin's" "$APP" \
+    "SELECT (SELECT string_agg(slug, ',') FROM workspace_deleted_list('$DEMO')),
+            (SELECT count(*) FROM workspace_deleted_list('10000000-0000-0000-0000-000000000002'))" "acme|0"
+expect "auth_user_workspaces leaves the deleted workspace out" "$APP" \
+    "SELECT count(*) FROM auth_user_workspaces('$DEMO')" "0"
+q "$OWNER" -c "UPDATE integrations_config SET is_enabled = true WHERE workspace_id = '$ACME' AND suspended_at IS NULL"
+expect "an integration of a deleted workspace stays off whoever switches it on" "$OWNER" \
+    "SELECT count(*) FROM integrations_config WHERE workspace_id = '$ACME' AND is_enabled" "0"
+expect "workspace_restore by an admin: unknown" "$APP" \
+    "SELECT outcome FROM workspace_restore('10000000-0000-0000-0000-000000000002', 'acme', NULL, NULL)" "unknown"
+expect "workspace_restore by the owner: restored" "$APP" \
+    "SELECT outcome = 'restored' AND workspace_id = '$ACME' FROM workspace_restore('$DEMO', 'acme', '127.0.0.1', 'dbtest')" "t"
+expect "... live again, only the suspended integrations back on, one audit row" "$OWNER" \
+    "SELECT (SELECT deleted_at IS NULL FROM workspaces WHERE id = '$ACME'),
+            (SELECT count(*) FROM integrations_config WHERE workspace_id = '$ACME' AND is_enabled),
+            (SELECT count(*) FROM integrations_config WHERE workspace_id = '$ACME' AND suspended_at IS NOT NULL),
+            (SELECT count(*) FROM audit_logs WHERE workspace_id = '$ACME' AND action = 'workspace.restored')" "t|3|0|1"
+q "$OWNER" -c "UPDATE workspaces SET deleted_at = now() - interval '31 days' WHERE id = '$ACME'"
+expect "past 30 days: not listed, restore answers expired" "$APP" \
+    "SELECT (SELECT count(*) FROM workspace_deleted_list('$DEMO')),
+            (SELECT outcome FROM workspace_restore('$DEMO', 'acme', NULL, NULL))" "0|expired"
+expect "workspace_purge_step: one table's batch at a time" "$OWNER" \
+    "SELECT slug, rows_deleted BETWEEN 1 AND 2, finished FROM workspace_purge_step(2)" "acme|t|f"
+for _ in $(seq 1 40); do q "$OWNER" -c "SELECT workspace_purge_step(1000)" >/dev/null; done
+expect "... until Acme is gone, with one summary line; Globex untouched" "$OWNER" \
+    "SELECT (SELECT count(*) FROM workspaces WHERE id = '$ACME'),
+            (SELECT count(*) FROM workspace_purges WHERE workspace_id = '$ACME' AND purged_at IS NOT NULL AND rows_deleted > 10),
+            (SELECT count(*) FROM workspaces WHERE id = '$GLOBEX'),
+            (SELECT count(*) FROM workspace_purge_step(10))" "0|1|1|0"
+# ---------------------------------------------------------------------------
 # Down all (with data), up all again
 # ---------------------------------------------------------------------------
 down_ok=1
