@@ -53,6 +53,17 @@ post o "$BILL/plan" plan_type=professional billing_interval=monthly
 is "$HOST: an upgrade answers 303" "$STATUS" 303
 is "$HOST: ... the plan is stored" "$(sql "SELECT plan_type FROM billing_config WHERE workspace_id = '$ACME'")" professional
 
+# Every other page answers through its own route.
+get o /w/acme/settings
+is "$HOST: /w/acme/settings leads on (303) to $(header Location)" "$STATUS" 303
+for page in /w/acme/settings/general /w/acme/settings/api-keys /w/acme/settings/audit /account; do
+	get o "$page"
+	is "$HOST: $page answers 200" "$STATUS" 200
+done
+get o /w/acme/settings/audit.csv
+is "$HOST: the audit log as CSV answers 200" "$STATUS" 200
+check "$HOST: ... as CSV" sh -c "grep -qi '^Content-Type: text/csv' '$T/headers'"
+
 # An integration: create, disable, enable.
 post o "$I" integration_name="Apache alerts" integration_type=slack channel_id=C01234567 \
 	"channel_name=#ops" workspace_url=https://acme-corp.slack.com bot_token=xoxb-1111-2222-ApacheSecretToken
