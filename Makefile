@@ -118,7 +118,7 @@ fuzz: | $(B)/fuzz
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib/settings/bin $(DESTDIR)$(PREFIX)/share/settings
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/lib/settings/bin/
-	cp -R templates static sql nginx $(DESTDIR)$(PREFIX)/share/settings/
+	cp -R templates static sql nginx apache $(DESTDIR)$(PREFIX)/share/settings/
 	install -d $(DESTDIR)$(PREFIX)/share/settings/scripts
 	install -m 0755 scripts/migrate.sh scripts/settings-purge $(DESTDIR)$(PREFIX)/share/settings/scripts/
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "cache.h"
@@ -24,6 +25,7 @@ static struct {
 	struct tmpl *t;
 } templates[MAX_TEMPLATES];
 static size_t ntemplates;
+static int lazy_templates;     /* plain CGI: parse a template when first rendered */
 
 static const char *env_or(const char *name, const char *fallback)
 {
@@ -66,11 +68,23 @@ static void config_load(void)
 	app_config.page_cache = (int)env_long("SETTINGS_PAGE_CACHE", 1, 0, 1);
 }
 
+static int load_template(const char *name);
+
 const struct tmpl *app_template(const char *name)
 {
 	for (size_t i = 0; i < ntemplates; i++)
 		if (strcmp(templates[i].name, name) == 0)
 			return templates[i].t;
+	/*
+	 * A plain CGI process parses only what its one answer shows. A broken
+	 * template stops it as it would stop start-up: nothing is answered, and
+	 * the open transaction ends with the connection, uncommitted.
+	 */
+	if (lazy_templates) {
+		if (load_template(name) != 0)
+			_exit(1);
+		return templates[ntemplates - 1].t;
+	}
 	return NULL;
 }
 
@@ -78,8 +92,9 @@ static int load_template(const char *name)
 {
 	char err[512];
 
-	if (app_template(name) != NULL)
-		return 0;
+	for (size_t i = 0; i < ntemplates; i++)
+		if (strcmp(templates[i].name, name) == 0)
+			return 0;
 	if (ntemplates == MAX_TEMPLATES) {
 		fprintf(stderr, "too many templates\n");
 		return -1;
@@ -608,7 +623,7 @@ static int cache_lookup(struct ctx *c, const struct route *route)
 	params[0] = hash;
 	params[1] = (route->flags & ROUTE_WORKSPACE) ? c->req->capture[0] : NULL;
 	params[2] = arena_printf(c->arena, "%ld", app_config.session_idle_seconds);
-	r = PQexecPrepared(db_conn(), "page_check", 3, params, NULL, NULL, 0);
+	r = db_run("page_check", 3, params);
 	if (PQresultStatus(r) == PGRES_FATAL_ERROR && db_timed_out(r)) {
 		/* Waiting again on the full path would double the wait: the 503 page now. */
 		app_log(c, "sql page_check: %s", PQresultErrorMessage(r));
@@ -882,6 +897,8 @@ int app_main(int argc, char **argv, const struct page *page)
 	const char *socket_path = getenv("SETTINGS_SOCKET");
 	long workers = env_long("SETTINGS_WORKERS", 2, 1, 64);
 	struct server_hooks hooks = { worker_init, handle, worker_fatal, worker_done };
+	const char *statements;
+	int cgi;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc) {
@@ -899,6 +916,23 @@ int app_main(int argc, char **argv, const struct page *page)
 	the_page = page;
 	config_load();
 	db_set_statements(page->stmts, page->nstmts);
+	/*
+	 * A plain CGI process serves one request: it prepares no statements
+	 * (SETTINGS_DB_STATEMENTS=unnamed, also what PgBouncer in transaction
+	 * pooling needs) and parses only the templates its answer shows.
+	 */
+	cgi = server_is_cgi(socket_path);
+	statements = env_or("SETTINGS_DB_STATEMENTS", cgi ? "unnamed" : "prepared");
+	if (strcmp(statements, "unnamed") != 0 && strcmp(statements, "prepared") != 0) {
+		fprintf(stderr, "SETTINGS_DB_STATEMENTS must be prepared or unnamed\n");
+		return 2;
+	}
+	app_config.db_unnamed = strcmp(statements, "unnamed") == 0;
+	db_set_unnamed(app_config.db_unnamed);
+	if (cgi) {
+		lazy_templates = 1;
+		return server_run(NULL, 1, &hooks);
+	}
 	/* Parse every template before serving anything: a broken one stops start-up. */
 	if (load_template("error.tmpl") != 0)
 		return 1;

@@ -161,6 +161,7 @@ struct config {
 	long statement_timeout_ms;        /* per connection: statement_timeout */
 	int bcrypt_cost;
 	int page_cache;                    /* 0: render every view (SETTINGS_PAGE_CACHE=0) */
+	int db_unnamed;                    /* 1: no prepared statements (SETTINGS_DB_STATEMENTS) */
 };
 extern struct config app_config;
 

@@ -565,11 +565,13 @@ static const char *const templates[] = { "audit.tmpl", NULL };
 /*
  * Once per worker, before it connects: custom plans, so that the filters
  * that are absent fold away and each query walks the right index. An
- * operator's own PGOPTIONS wins.
+ * operator's own PGOPTIONS wins. Unnamed statements (plain CGI, PgBouncer,
+ * which refuses the startup option) get custom plans anyway.
  */
 static int audit_init(void)
 {
-	setenv("PGOPTIONS", "-c plan_cache_mode=force_custom_plan", 0);
+	if (!app_config.db_unnamed)
+		setenv("PGOPTIONS", "-c plan_cache_mode=force_custom_plan", 0);
 	return 0;
 }
 

@@ -1,15 +1,17 @@
 /* crypto.c: tokens, SHA-256/HMAC, base64, key ring, AES-256-GCM, bcrypt */
 #include <crypt.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
 
 #include "crypto.h"
 
@@ -34,19 +36,26 @@ static const char b64_std[] =
 static const char b64_url[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/* Fill buf with n cryptographically random bytes (OpenSSL); 0 ok, -1 failure. */
+/*
+ * Fill buf with n cryptographically random bytes from the kernel
+ * (getrandom(2)); 0 ok, -1 failure. Not OpenSSL's RAND_bytes: setting up its
+ * generator costs a process about 8 million instructions, which a plain CGI
+ * process (one request, then exit) pays on every request.
+ */
 int crypto_random(void *buf, size_t n)
 {
 	unsigned char *p = buf;
 
-	/* RAND_bytes takes an int count, so feed it in chunks. */
 	while (n > 0) {
-		int chunk = n > INT_MAX ? INT_MAX : (int)n;
+		ssize_t got = getrandom(p, n, 0);
 
-		if (RAND_bytes(p, chunk) != 1)
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
 			return -1;
-		p += chunk;
-		n -= (size_t)chunk;
+		}
+		p += got;
+		n -= (size_t)got;
 	}
 	return 0;
 }
@@ -81,22 +90,80 @@ static void to_hex(const unsigned char *md, size_t len, char *out)
 }
 
 /*
- * Lowercase hex SHA-256 of data into out (64 chars plus NUL). On the
- * (practically impossible) failure of the digest, out is the empty string.
+ * SHA-256 (FIPS 180-4), computed here rather than through OpenSSL's EVP
+ * interface: the first EVP digest of a process loads OpenSSL's
+ * configuration and providers (about 5 million instructions), which a plain
+ * CGI process would pay on every request just to hash its session cookie.
  */
+static const uint32_t sha256_k[64] = {
+	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+	0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+	0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+	0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+	0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+	0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+#define ROR32(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static void sha256_block(uint32_t h[8], const unsigned char *p)
+{
+	uint32_t w[64], a, b, c, d, e, f, g, k, t1, t2;
+	int i;
+
+	for (i = 0; i < 16; i++)
+		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+		       (uint32_t)p[4 * i + 2] << 8 | (uint32_t)p[4 * i + 3];
+	for (i = 16; i < 64; i++) {
+		uint32_t s0 = ROR32(w[i - 15], 7) ^ ROR32(w[i - 15], 18) ^ (w[i - 15] >> 3);
+		uint32_t s1 = ROR32(w[i - 2], 17) ^ ROR32(w[i - 2], 19) ^ (w[i - 2] >> 10);
+
+		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+	}
+	a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
+	for (i = 0; i < 64; i++) {
+		t1 = k + (ROR32(e, 6) ^ ROR32(e, 11) ^ ROR32(e, 25)) + ((e & f) ^ (~e & g)) +
+		     sha256_k[i] + w[i];
+		t2 = (ROR32(a, 2) ^ ROR32(a, 13) ^ ROR32(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+		k = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
+	}
+	h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += k;
+}
+
+/* Lowercase hex SHA-256 of data into out (64 chars plus NUL). */
 void crypto_sha256_hex(const void *data, size_t len, char out[65])
 {
-	static const unsigned char empty[1];
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	uint32_t h[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+	                  0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+	const unsigned char *p = data;
+	unsigned char last[128], md[32];
+	size_t rest, tail;
+	uint64_t bits = (uint64_t)len * 8;
 
-	out[0] = '\0';
-	if (data == NULL)
-		data = empty, len = 0;
-	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
-	    mdlen != 32)
-		return;
-	to_hex(md, mdlen, out);
+	if (p == NULL)
+		len = 0;
+	for (rest = len; rest >= 64; rest -= 64, p += 64)
+		sha256_block(h, p);
+	/* The tail, 0x80, zeros, and the length in bits: one or two blocks. */
+	memset(last, 0, sizeof(last));
+	if (rest > 0)
+		memcpy(last, p, rest);
+	last[rest] = 0x80;
+	tail = rest + 9 <= 64 ? 64 : 128;
+	for (int i = 0; i < 8; i++)
+		last[tail - 1 - i] = (unsigned char)(bits >> (8 * i));
+	sha256_block(h, last);
+	if (tail == 128)
+		sha256_block(h, last + 64);
+	for (int i = 0; i < 8; i++) {
+		md[4 * i] = (unsigned char)(h[i] >> 24);
+		md[4 * i + 1] = (unsigned char)(h[i] >> 16);
+		md[4 * i + 2] = (unsigned char)(h[i] >> 8);
+		md[4 * i + 3] = (unsigned char)h[i];
+	}
+	to_hex(md, sizeof(md), out);
 }
 
 /*

@@ -45,6 +45,7 @@ static int set_timeouts(void)
 }
 static const struct stmt *page_stmts;
 static size_t page_nstmts;
+static int unnamed;            /* db_set_unnamed(): no named statements */
 
 /* Statements every executable needs. */
 static const struct stmt common_stmts[] = {
@@ -77,6 +78,53 @@ void db_set_statements(const struct stmt *stmts, size_t n)
 	page_nstmts = n;
 }
 
+/*
+ * Unnamed statements: each execution sends its SQL text with the parameters
+ * (Parse, Bind, Execute of the unnamed statement, still one round trip)
+ * instead of preparing every statement once per connection. For a plain CGI
+ * process, which serves one request and exits, preparing the page's twenty
+ * statements would cost twenty round trips and as many parses for the one
+ * or two it runs; through PgBouncer in transaction pooling mode, a statement
+ * prepared on one server connection is unknown to the next transaction's.
+ */
+void db_set_unnamed(int on)
+{
+	unnamed = on;
+}
+
+static const char *stmt_sql(const char *name)
+{
+	for (size_t i = 0; i < sizeof(common_stmts) / sizeof(common_stmts[0]); i++)
+		if (strcmp(common_stmts[i].name, name) == 0)
+			return common_stmts[i].sql;
+	for (size_t i = 0; i < page_nstmts; i++)
+		if (strcmp(page_stmts[i].name, name) == 0)
+			return page_stmts[i].sql;
+	return NULL;
+}
+
+/* Run statement name, prepared or unnamed; never NULL (an unknown name is an error result). */
+PGresult *db_run(const char *name, int nparams, const char *const *params)
+{
+	const char *sql;
+
+	if (!unnamed)
+		return PQexecPrepared(conn, name, nparams, params, NULL, NULL, 0);
+	sql = stmt_sql(name);
+	/* An empty query string answers PGRES_EMPTY_QUERY: an error to every caller. */
+	return PQexecParams(conn, sql != NULL ? sql : "", nparams, NULL, params, NULL, NULL, 0);
+}
+
+static int send_stmt(const char *name, int nparams, const char *const *params)
+{
+	const char *sql;
+
+	if (!unnamed)
+		return PQsendQueryPrepared(conn, name, nparams, params, NULL, NULL, 0);
+	sql = stmt_sql(name);
+	return sql != NULL && PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+}
+
 static int prepare_all(const struct stmt *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -93,7 +141,7 @@ static int prepare_all(const struct stmt *s, size_t n)
 }
 
 /*
- * Connect (or reconnect) and prepare every statement. Returns 0 when the
+ * Connect (or reconnect) and prepare every statement (unless unnamed). Returns 0 when the
  * connection is usable, -1 when the database is unavailable, -2 when the
  * role is unsafe (superuser, BYPASSRLS or table owner): fatal.
  */
@@ -116,13 +164,14 @@ int db_ensure(void)
 		return -1;
 	}
 	if (set_timeouts() != 0 ||
-	    prepare_all(common_stmts, sizeof(common_stmts) / sizeof(common_stmts[0])) != 0 ||
-	    prepare_all(page_stmts, page_nstmts) != 0) {
+	    (!unnamed &&
+	     (prepare_all(common_stmts, sizeof(common_stmts) / sizeof(common_stmts[0])) != 0 ||
+	      prepare_all(page_stmts, page_nstmts) != 0))) {
 		PQfinish(conn);
 		conn = NULL;
 		return -1;
 	}
-	r = PQexecPrepared(conn, "role_check", 0, NULL, NULL, NULL, 0);
+	r = db_run("role_check", 0, NULL);
 	unsafe = PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 ||
 	         strcmp(PQgetvalue(r, 0, 0), "f") != 0;
 	PQclear(r);
@@ -161,7 +210,7 @@ PGresult *db_exec(struct ctx *c, const char *stmt, int nparams,
 		c->db_failed = 1;
 		return NULL;
 	}
-	r = PQexecPrepared(conn, stmt, nparams, params, NULL, NULL, 0);
+	r = db_run(stmt, nparams, params);
 	st = PQresultStatus(r);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 		return r;
@@ -227,10 +276,9 @@ PGresult *db_begin_exec(struct ctx *c, const char *stmt, int nparams,
 		return NULL;
 	}
 	ok = PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
-	     PQsendQueryPrepared(conn, stmt, nparams, params, NULL, NULL, 0);
+	     send_stmt(stmt, nparams, params);
 	for (int i = 0; ok && i < n; i++)
-		ok = PQsendQueryPrepared(conn, more[i].stmt, more[i].nparams, more[i].params,
-		                         NULL, NULL, 0);
+		ok = send_stmt(more[i].stmt, more[i].nparams, more[i].params);
 	if (ok && commit)
 		ok = PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
 	if (ok)

@@ -8,6 +8,10 @@
 struct stmt;
 
 void db_set_statements(const struct stmt *stmts, size_t n);
+/* 1: send each statement's SQL as the unnamed statement (plain CGI, PgBouncer). */
+void db_set_unnamed(int on);
+/* Run a statement by name (prepared or unnamed): a result to PQclear, never NULL. */
+PGresult *db_run(const char *name, int nparams, const char *const *params);
 int db_ensure(void);
 PGconn *db_conn(void);
 void db_close(void);

@@ -19,6 +19,9 @@ struct server_hooks {
  * die, stop gracefully on SIGTERM. Without: FastCGI on stdin when it is a
  * socket, else one plain CGI request. Returns the process exit status.
  */
+/* 1 when server_run(socket_path, ...) will serve one plain CGI request. */
+int server_is_cgi(const char *socket_path);
+
 int server_run(const char *socket_path, int workers, const struct server_hooks *h);
 
 /*

@@ -1504,11 +1504,13 @@ static const char *const templates[] = { "team.tmpl", "team_confirm.tmpl", NULL 
  * statements. The page statement is large, and planning it afresh on every
  * request (PostgreSQL's choice for small workspaces) costs more than
  * running it; its generic plan walks the same indexes for any workspace.
- * An operator's own PGOPTIONS wins.
+ * An operator's own PGOPTIONS wins. Unnamed statements (plain CGI,
+ * PgBouncer, which refuses the startup option) are planned once each anyway.
  */
 static int team_init(void)
 {
-	setenv("PGOPTIONS", "-c plan_cache_mode=force_generic_plan", 0);
+	if (!app_config.db_unnamed)
+		setenv("PGOPTIONS", "-c plan_cache_mode=force_generic_plan", 0);
 	return 0;
 }
 

@@ -16,6 +16,7 @@ STATIC_PORT=$((PORT + 1))
 
 cleanup() {
 	pkill -f "$VAR/baseline" 2>/dev/null || true
+	command -v pgbouncer_stop >/dev/null && pgbouncer_stop
 	stack_stop; pg_stop; rm -rf "$VAR"
 }
 trap cleanup EXIT INT TERM
@@ -77,13 +78,44 @@ for page in billing integrations; do
 	[ -x "$BUILD/bin/$page" ] || continue
 	bench "GET /w/acme/settings/$page" "$BASE/w/acme/settings/$page" -H "$COOKIE"
 done
+# PgBouncer in transaction pooling (scripts/pgbouncer.sh): every view rendered, with
+# unnamed statements (what PgBouncer needs), directly and through it.
+have_pgb=0
+if command -v pgbouncer >/dev/null; then
+	. "$ROOT/scripts/pgbouncer.sh"
+	PGB_PORT=$((PORT + 3)) PGB_POOL=${BENCH_PGB_POOL:-8}
+	if pgbouncer_start; then
+		have_pgb=1
+		page_restart team SETTINGS_PAGE_CACHE=0 SETTINGS_DB_STATEMENTS=unnamed
+		bench "... rendered, unnamed statements" "$BASE/w/acme/settings/team" -H "$COOKIE"; unn=$LAST
+		page_restart team SETTINGS_PAGE_CACHE=0 SETTINGS_DB_STATEMENTS=unnamed DATABASE_URL="$(PGB_URL)"
+		bench "... rendered, through PgBouncer" "$BASE/w/acme/settings/team" -H "$COOKIE"; pgb=$LAST
+		page_restart team SETTINGS_DB_STATEMENTS=unnamed DATABASE_URL="$(PGB_URL)"
+		bench "... as served, through PgBouncer" "$BASE/w/acme/settings/team" -H "$COOKIE"; pgbc=$LAST
+		page_restart team
+	fi
+fi
 echo
+[ "$have_pgb" = 1 ] && awk -v r="$cold" -v u="$unn" -v p="$pgb" -v t="$team" -v pc="$pgbc" 'BEGIN {
+	printf "unnamed / prepared statements: %.2f   (every view rendered)\n", u / r
+	printf "through PgBouncer / direct:    %.2f   (unnamed statements, every view rendered)\n", p / u
+	printf "through PgBouncer / direct:    %.2f   (as served: page cache on, prepared when direct)\n", pc / t
+}'
 awk -v t="$team" -v c="$ceiling" -v f="$floor" -v l="$loginp" -v lc="$lceil" -v r="$cold" 'BEGIN {
 	printf "team page / static file:      %.2f\n", t / c
 	printf "team page / bare FastCGI:     %.2f   (target >= 0.80)\n", t / f
 	printf "... every view rendered:      %.2f   (page cache off)\n", r / f
 	printf "login page / static file:     %.2f\n", l / lc
 }'
+
+# One signed-in team page as plain CGI under Apache (scripts/bench-cgi.sh).
+if [ "${BENCH_CGI:-1}" != 0 ] && [ -x /usr/sbin/apache2 ]; then
+	echo
+	APACHE_PORT=$((PORT + 4)) BENCH_SESSION=$session sh "$ROOT/scripts/bench-cgi.sh" ||
+		echo "CGI bench failed"
+	[ "$have_pgb" = 1 ] && APACHE_PORT=$((PORT + 4)) PGB_PORT=$PGB_PORT BENCH_CGI_PGBOUNCER=1 \
+		BENCH_SESSION=$session sh "$ROOT/scripts/bench-cgi.sh"
+fi
 
 # The team page of a 10,000-member workspace beside the seeded one, and the audit
 # log with a million rows (each on its own stack).

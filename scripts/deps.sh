@@ -3,7 +3,7 @@
 set -eu
 PKGS="build-essential pkg-config libfcgi-dev libpq-dev libssl-dev libcurl4-openssl-dev
 libcrypt-dev libcmocka-dev postgresql-15 postgresql-contrib nginx-light curl wrk tidy w3m
-clang python3 libfcgi-bin valgrind openssl procps"
+clang python3 libfcgi-bin valgrind openssl procps apache2 pgbouncer"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -27,5 +27,21 @@ out=$(sh tests/e2e/run.sh 2>&1); echo "$out"; tally "$out"
 echo "== fault tests (own throwaway stack: database restarts, killed backends and processes, locks, slow clients)"
 out=$(sh tests/fault/run.sh 2>&1); echo "$out"; tally "$out"
 
+echo "== shared hosting: Apache httpd, plain CGI (throwaway cluster)"
+out=$(APACHE_PORT=${APACHE_PORT:-$(( ${E2E_PORT:-18080} + 100 ))} sh tests/apache/run.sh 2>&1)
+echo "$out" | grep -E '^(--|not ok|#|[0-9]+ passed)|^   [0-9]'; tally "$out"
+
+echo "== several app hosts behind one nginx (throwaway cluster)"
+out=$(HOSTS_PORT=${HOSTS_PORT:-$(( ${E2E_PORT:-18080} + 200 ))} sh tests/hosts/run.sh 2>&1)
+echo "$out" | grep -E '^(not ok|#|[0-9]+ passed)'; tally "$out"
+
+echo "== PgBouncer in transaction pooling between the executables and PostgreSQL"
+out=$(PGB_PORT=$(( ${E2E_PGPORT:-15433} + 1 )) sh tests/pgbouncer/run.sh 2>&1)
+echo "$out" | grep -E '^(--|not ok|#|[0-9]+ passed)|^   [0-9]'; tally "$out"
+
+echo "== PostgreSQL failover under load (primary, synchronous standby, promotion)"
+out=$(sh tests/failover/run.sh 2>&1)
+echo "$out" | grep -E '^(not ok|#|[0-9]+ passed)'; tally "$out"
+
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

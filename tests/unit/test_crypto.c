@@ -5,8 +5,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "crypto.h"
 
@@ -25,6 +28,29 @@ static void sha256_of_abc_matches_fips_vector(void **state)
 	crypto_sha256_hex("", 0, out);
 	assert_string_equal(out, "e3b0c44298fc1c149afbf4c8996fb924"
 	                         "27ae41e4649b934ca495991b7852b855");
+}
+
+/* The SHA-256 written in crypto.c agrees with OpenSSL's at every length
+ * around the block boundaries (55/56/63/64 bytes pad differently). */
+static void sha256_agrees_with_openssl_at_every_length(void **state)
+{
+	unsigned char data[300], md[32];
+	unsigned int mdlen;
+	char ours[65], theirs[65];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (unsigned char)(i * 131 + 7);
+	for (size_t len = 0; len <= sizeof(data); len++) {
+		crypto_sha256_hex(data, len, ours);
+		assert_int_equal(EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL), 1);
+		for (unsigned int i = 0; i < mdlen; i++)
+			snprintf(theirs + 2 * i, 3, "%02x", md[i]);
+		assert_string_equal(ours, theirs);
+	}
+	crypto_sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, ours);
+	assert_string_equal(ours, "248d6a61d20638b8e5c026930c3e6039"
+	                          "a33ce45964ff2167f6ecedd419db06c1");
 }
 
 static void hmac_sha256_matches_rfc4231_case_2(void **state)
@@ -500,6 +526,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(sha256_of_abc_matches_fips_vector),
+		cmocka_unit_test(sha256_agrees_with_openssl_at_every_length),
 		cmocka_unit_test(hmac_sha256_matches_rfc4231_case_2),
 		cmocka_unit_test(random_fills_buffer_and_differs_between_calls),
 		cmocka_unit_test(b64_encode_matches_rfc4648_vectors),
