@@ -8,6 +8,8 @@ PGPORT=${PGPORT:-5433}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 RUNUSER_NAME=${SETTINGS_RUN_USER:-settings}
 PAGES="auth invite team billing integrations"
+# Long-running workers without a socket (started and stopped with the pages).
+WORKERS="delivery"
 BUILD=${BUILD:-$ROOT/build}
 
 # PostgreSQL (and, for symmetry, the app and nginx) refuse or should not run
@@ -127,6 +129,10 @@ stack_start() {
 		[ -x "$BUILD/bin/$p" ] || continue
 		page_start "$p"
 	done
+	for w in $WORKERS; do
+		[ -x "$BUILD/bin/$w" ] || continue
+		worker_start "$w"
+	done
 	sed -e "s|@PORT@|$PORT|g" -e "s|@VAR@|$VAR|g" -e "s|@ROOT@|$ROOT|g" \
 		-e "s|@LOGIN_RATE@|${LOGIN_RATE:-5r/s}|g" \
 		"$ROOT/nginx/settings.conf.in" >"$VAR/nginx/settings.conf"
@@ -151,7 +157,7 @@ stack_stop() {
 		kill "$(cat "$VAR/run/nginx.pid")" 2>/dev/null || true
 		rm -f "$VAR/run/nginx.pid"
 	fi
-	for p in $PAGES; do
+	for p in $PAGES $WORKERS; do
 		if [ -f "$VAR/run/$p.pid" ]; then
 			kill "$(cat "$VAR/run/$p.pid")" 2>/dev/null || true
 			rm -f "$VAR/run/$p.pid"
@@ -167,6 +173,23 @@ page_start() {
 	shift
 	spawn_bg "$VAR/run/$_p.pid" "$VAR/log/$_p.log" env "$@" SETTINGS_SOCKET="$VAR/run/$_p.sock" \
 		SETTINGS_SOCKET_MODE=0600 "$BUILD/bin/$_p"
+}
+
+# worker_start NAME [NAME=value...]: a long-running worker (the delivery
+# worker) with extra environment if given; worker_stop NAME stops it and
+# waits until it is gone.
+worker_start() {
+	_w=$1
+	shift
+	spawn_bg "$VAR/run/$_w.pid" "$VAR/log/$_w.log" env "$@" "$BUILD/bin/$_w"
+}
+worker_stop() {
+	if [ -f "$VAR/run/$1.pid" ]; then
+		_wp=$(cat "$VAR/run/$1.pid")
+		kill "$_wp" 2>/dev/null || true
+		_i=0; while kill -0 "$_wp" 2>/dev/null && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
+		rm -f "$VAR/run/$1.pid"
+	fi
 }
 
 # page_restart PAGE [NAME=value...]: restart one executable of the running stack
