@@ -441,6 +441,12 @@ static int deliver_batch(PGconn *db)
 	n = PQntuples(r);
 	for (int i = 0; i < n && !stopping; i++)
 		deliver_one(db, r, i, t0);
+	/* Stopping: what was claimed and not sent goes back to the queue at once. */
+	if (stopping && n > 0) {
+		const char *c[1] = { PQgetvalue(r, 0, C_CLAIM) };
+
+		PQclear(run(db, "SELECT delivery_release($1::uuid)", 1, c));
+	}
 	PQclear(r);
 	return n;
 }

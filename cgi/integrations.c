@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "integrations.h"
+#include "integ_deliver.h"
 #include "integ_net.h"
 
 /* The key ring for secrets at rest (SETTINGS_CREDENTIALS_KEYS), parsed once per worker. */
@@ -201,6 +202,22 @@ PGresult *secret_meta(struct ctx *c, const char *id)
 	return db_exec(c, "integ_secret_meta", 2, params, NULL);
 }
 
+/* The workspace's integrations of every type (integ_limit reads it beside the plan's limit). */
+static long total_integrations;
+
+/*
+ * The ceiling on integrations of every type per workspace
+ * (SETTINGS_INTEGRATIONS_MAX, default 100): a page and a delivery round
+ * stay bounded whatever one workspace does.
+ */
+static long integrations_max(void)
+{
+	const char *v = getenv("SETTINGS_INTEGRATIONS_MAX");
+	long n;
+
+	return v != NULL && parse_long(v, 1, 100000, &n) == 0 ? n : 100;
+}
+
 /* Webhook and custom integrations against the plan's limit. -1 on database failure. */
 int custom_limit(struct ctx *c, int lock, long *limit, long *count, int *unlimited)
 {
@@ -231,6 +248,7 @@ int custom_limit(struct ctx *c, int lock, long *limit, long *count, int *unlimit
 	if (!*unlimited)
 		parse_long(PQgetvalue(r, 0, billed ? 1 : 2), 0, 1L << 40, limit);
 	parse_long(PQgetvalue(r, 0, 3), 0, 1L << 40, count);
+	parse_long(PQgetvalue(r, 0, 4), 0, 1L << 40, &total_integrations);
 	PQclear(r);
 	return 0;
 }
@@ -275,18 +293,83 @@ static void render_chooser(struct ctx *c, int status)
 	page_render(c, status, "integrations_new.tmpl");
 }
 
-/* GET /w/{slug}/settings/integrations: the list, for every role. 200. */
+/* "Error spike, Budget exceeded" from stored alert types (one a line); "all alert types". */
+static const char *alert_words(struct ctx *c, const char *lines)
+{
+	struct buf b;
+	const char *out;
+	char *copy, *save = NULL;
+
+	if (lines == NULL || strcmp(lines, "all") == 0)
+		return "all alert types";
+	buf_init(&b);
+	copy = arena_strdup(c->arena, lines);
+	for (char *t = strtok_r(copy, "\n", &save); t != NULL; t = strtok_r(NULL, "\n", &save)) {
+		if (b.len)
+			buf_puts(&b, ", ");
+		buf_puts(&b, integ_alert_label(t));
+	}
+	out = arena_strdup(c->arena, b.len ? b.data : "all alert types");
+	buf_free(&b);
+	return out;
+}
+
+/* "Up to 3 retries, exponential backoff", "No retries", "... retried at once". */
+static const char *retry_words(struct ctx *c, const char *retries, const char *backoff)
+{
+	const char *how;
+
+	if (retries == NULL)
+		retries = "3";
+	if (strcmp(retries, "0") == 0)
+		return "No retries";
+	if (backoff != NULL && strcmp(backoff, "none") == 0)
+		how = "retried at once, without waiting";
+	else if (backoff != NULL && strcmp(backoff, "linear") == 0)
+		how = "waiting 5, 10, 15 … seconds between tries";
+	else
+		how = "waiting 2, 4, 8 … seconds between tries";
+	return arena_printf(c->arena, "Up to %s %s, %s", retries,
+	                    strcmp(retries, "1") == 0 ? "retry" : "retries", how);
+}
+
+/* Integrations per page of the list (the page stays small whatever the count). */
+#define LIST_PAGE_SIZE 25
+
+/* The workspace's integration count, for a page past the end. 0 ok. */
+static int set_limit_total(struct ctx *c, long *total)
+{
+	long limit, count;
+	int unlimited;
+
+	if (custom_limit(c, 0, &limit, &count, &unlimited) != 0)
+		return -1;
+	*total = total_integrations;
+	return 0;
+}
+
+/* GET /w/{slug}/settings/integrations (?page=): the list, 25 a page, for every role. 200; 400 for a bad page. */
 static void list_get(struct ctx *c)
 {
 	enum { L_ID, L_TYPE, L_NAME, L_ENABLED, L_HEALTH, L_HEALTH_MSG, L_CHECK, L_CHECK_AGE,
 	       L_SYNC, L_SYNC_AGE, L_ERROR, L_ERROR_AGE, L_ERROR_MSG, L_SENT, L_ERRORS,
 	       L_CHANNEL_NAME, L_CHANNEL_ID, L_SERVICE_NAME, L_SERVICE_ID, L_URL, L_METHOD,
 	       L_ENVIRONMENT, L_SITE, L_AUTH, L_ALERTS, L_SEVERITY, L_AGENTS, L_RATE,
-	       L_RETRIES, L_BACKOFF };
-	const char *params[2] = { c->ws->id, NULL };
+	       L_RETRIES, L_BACKOFF, L_DISABLED_REASON, L_TOTAL };
+	const char *params[3];
 	int manage = rbac_can(c->ws->role, PERM_MANAGE_INTEGRATIONS);
+	const struct field *pf = &c->req->fields[K_PAGE];
+	long pageno = pf->state == FIELD_VALID ? pf->num : 1, total = 0, pages;
 	PGresult *r, *meta;
 
+	if (pf->state == FIELD_INVALID) {
+		tvars_set(c->vars, "back_path", list_path(c));
+		page_error(c, 400, "The page number must be a whole number from 1.");
+		return;
+	}
+	params[0] = c->ws->id;
+	params[1] = arena_printf(c->arena, "%d", LIST_PAGE_SIZE);
+	params[2] = arena_printf(c->arena, "%ld", (pageno - 1) * LIST_PAGE_SIZE);
 	tvars_set(c->vars, "title", "Integrations");
 	tvars_set(c->vars, "nav", "integrations");
 	tvars_set(c->vars, "list_path", list_path(c));
@@ -295,9 +378,23 @@ static void list_get(struct ctx *c)
 		add_type_rows(c);
 		set_limit_vars(c);
 	}
-	r = db_exec(c, "integ_list", 1, params, NULL);
+	r = db_exec(c, "integ_list", 3, params, NULL);
 	if (r == NULL)
 		return;
+	if (PQntuples(r) > 0)
+		parse_long(PQgetvalue(r, 0, L_TOTAL), 0, 1L << 40, &total);
+	else if (pageno > 1 && set_limit_total(c, &total) != 0)
+		return;
+	pages = total == 0 ? 1 : (total + LIST_PAGE_SIZE - 1) / LIST_PAGE_SIZE;
+	if (pages > 1 || pageno > 1) {
+		tvars_set_int(c->vars, "page", pageno);
+		tvars_set_int(c->vars, "pages", pages);
+		if (pageno > 1)
+			tvars_set_int(c->vars, "prev_page", pageno > pages ? pages : pageno - 1);
+		if (pageno < pages)
+			tvars_set_int(c->vars, "next_page", pageno + 1);
+		tvars_set_bool(c->vars, "past_end", pageno > pages);
+	}
 	meta = secret_meta(c, NULL);
 	for (int i = 0; i < PQntuples(r); i++) {
 		struct tvars *row = tvars_loop_add(c->vars, "integrations");
@@ -319,7 +416,7 @@ static void list_get(struct ctx *c)
 		tvars_set(row, "error_message", db_value(c, r, i, L_ERROR_MSG));
 		tvars_set(row, "sent", count_text(c, PQgetvalue(r, i, L_SENT)));
 		tvars_set(row, "errors_count", count_text(c, PQgetvalue(r, i, L_ERRORS)));
-		tvars_set_bool(row, "testable", is_webhook_like(t));
+		tvars_set_bool(row, "testable", 1);
 		switch (t) {
 		case T_SLACK:
 			target = arena_printf(c->arena, "Channel %s (%s)",
@@ -350,20 +447,20 @@ static void list_get(struct ctx *c)
 		}
 		tvars_set(row, "target", target);
 		filters = arena_printf(c->arena, "%s; %s; %s",
-		    PQgetisnull(r, i, L_ALERTS) || strcmp(PQgetvalue(r, i, L_ALERTS), "all") == 0
-		        ? "all alert types" : PQgetvalue(r, i, L_ALERTS),
+		    alert_words(c, db_value(c, r, i, L_ALERTS)),
 		    PQgetisnull(r, i, L_SEVERITY) ? "any severity"
 		        : arena_printf(c->arena, "severity %s and above", PQgetvalue(r, i, L_SEVERITY)),
 		    PQgetisnull(r, i, L_AGENTS) ? "all agents"
 		        : arena_printf(c->arena, "agents %s", PQgetvalue(r, i, L_AGENTS)));
 		tvars_set(row, "filters", filters);
-		retry = arena_printf(c->arena, "%s %s, %s backoff; %s",
-		    PQgetisnull(r, i, L_RETRIES) ? "3" : PQgetvalue(r, i, L_RETRIES),
-		    PQgetisnull(r, i, L_RETRIES) || strcmp(PQgetvalue(r, i, L_RETRIES), "1") != 0
-		        ? "retries" : "retry",
-		    PQgetisnull(r, i, L_BACKOFF) ? "exponential" : PQgetvalue(r, i, L_BACKOFF),
+		retry = arena_printf(c->arena, "%s; %s",
+		    retry_words(c, db_value(c, r, i, L_RETRIES), db_value(c, r, i, L_BACKOFF)),
 		    PQgetisnull(r, i, L_RATE) ? "no rate limit"
-		        : arena_printf(c->arena, "at most %s events a minute", PQgetvalue(r, i, L_RATE)));
+		        : arena_printf(c->arena, "at most %s events a minute (more wait their turn)",
+		                       PQgetvalue(r, i, L_RATE)));
+		tvars_set(row, "disabled_reason", db_value(c, r, i, L_DISABLED_REASON));
+		tvars_set(row, "log_path", arena_printf(c->arena, "%s/%s/deliveries", list_path(c),
+		                                        PQgetvalue(r, i, L_ID)));
 		tvars_set(row, "delivery", retry);
 		fill_secret_meta(c, row, meta, PQgetvalue(r, i, L_ID), (enum itype)t, 1);
 	}
@@ -536,13 +633,21 @@ static void create_post(struct ctx *c)
 			render_form(c, 422, in.t, NULL, 0);
 		goto out;
 	}
-	if (is_webhook_like(t)) {
+	{
 		long limit, count;
 		int unlimited;
 
+		/* Locked: two creations at once cannot both take the last place. */
 		if (custom_limit(c, 1, &limit, &count, &unlimited) != 0)
 			goto out;
-		if (!unlimited && count >= limit) {
+		if (total_integrations >= integrations_max()) {
+			tvars_set(c->vars, "form_error", arena_printf(c->arena,
+			    "This workspace has %ld integrations, the most it may have. Remove one "
+			    "it no longer needs to add another.", total_integrations));
+			render_form(c, 409, in.t, NULL, 0);
+			goto out;
+		}
+		if (is_webhook_like(t) && !unlimited && count >= limit) {
 			tvars_set(c->vars, "form_error", arena_printf(c->arena,
 			    "Your plan allows %ld webhook and custom integration%s and this workspace has "
 			    "%ld. Remove one, or ask the owner to upgrade the plan.", limit,
@@ -747,7 +852,7 @@ static int integrations_init(void)
 #define MANAGE (ROUTE_WORKSPACE), PERM_MANAGE_INTEGRATIONS, fields, K__MAX
 
 static const struct route routes[] = {
-	{ "GET", W, list_get, ROUTE_WORKSPACE, PERM_VIEW_WORKSPACE, NULL, 0 },
+	{ "GET", W, list_get, ROUTE_WORKSPACE, PERM_VIEW_WORKSPACE, fields, K__MAX },
 	{ "POST", W, create_post, MANAGE },
 	{ "GET", W "/new", new_get, MANAGE },
 	{ "GET", W "/*", edit_get, MANAGE },

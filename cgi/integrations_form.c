@@ -21,7 +21,8 @@ const char *const alert_labels[] = {
 	"All alert types", "Budget exceeded", "Error spike", "Latency high", "System down",
 };
 const char *const severities[] = { "info", "warning", "error", "critical", NULL };
-const char *const yes[] = { "1", NULL };
+/* The confirmation field, the same everywhere (SPEC section 4). */
+static const char *const confirm_values[] = { "1", NULL };
 
 /* The form fields (SPEC section 4), validated by this table before any handler runs. */
 
@@ -54,7 +55,8 @@ const struct field_spec fields[K__MAX] = {
 	[K_RATE_LIMIT] = { "rate_limit_per_minute", valid_line, 0, 16, NULL, 0, 0 },
 	[K_MAX_RETRIES] = { "max_retries", valid_line, 0, 16, NULL, 0, 0 },
 	[K_BACKOFF] = { "backoff", valid_choice, 1, 16, backoffs, 0, 0 },
-	[K_CONFIRM] = { "confirm", valid_choice, 1, 8, yes, 0, 0 },
+	[K_CONFIRM] = { "confirm", valid_choice, 1, 8, confirm_values, 0, 0 },
+	[K_PAGE] = { "page", valid_int, 1, 7, NULL, 1, 1000000 },
 };
 
 /* Secret fields: the key in the encrypted JSON object is the field name. */

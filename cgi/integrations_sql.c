@@ -78,14 +78,16 @@ const struct stmt integ_stmts[] = {
 	  "config_data->>'service_name', config_data->>'service_id', config_data->>'url', "
 	  "config_data->>'method', config_data->>'environment', config_data->>'site', "
 	  "config_data->>'auth_type', "
-	  "(SELECT string_agg(x, ', ') FROM jsonb_array_elements_text("
+	  "(SELECT string_agg(x, E'\\n') FROM jsonb_array_elements_text("
 	  ARRAY_OF("event_filters->'alert_types'") ") x), "
 	  "event_filters->>'severity_min', "
 	  "(SELECT string_agg(x, ', ') FROM jsonb_array_elements_text("
 	  ARRAY_OF("event_filters->'agents'") ") x), "
-	  "rate_limit_per_minute, retry_config->>'max_retries', retry_config->>'backoff' "
+	  "rate_limit_per_minute, retry_config->>'max_retries', retry_config->>'backoff', "
+	  "disabled_reason, count(*) OVER () "
 	  "FROM integrations_config WHERE workspace_id = $1::uuid "
-	  "ORDER BY lower(integration_name), integration_type, id" },
+	  "ORDER BY lower(integration_name), integration_type, id "
+	  "LIMIT $2::int OFFSET $3::int" },
 	{ "integ_secret_meta",
 	  "SELECT i.id, e.key, " TS("(e.value->>'set_at')::timestamptz") ", "
 	  "coalesce(nullif(u.full_name, ''), u.email) "
@@ -111,7 +113,8 @@ const struct stmt integ_stmts[] = {
 	  "(SELECT custom_integrations_limit FROM billing_config WHERE workspace_id = $1::uuid), "
 	  "(SELECT custom_integrations_limit FROM plan_catalog WHERE plan_type = 'free'), "
 	  "(SELECT count(*) FROM integrations_config WHERE workspace_id = $1::uuid "
-	  "   AND integration_type IN ('webhook', 'custom'))" },
+	  "   AND integration_type IN ('webhook', 'custom')), "
+	  "(SELECT count(*) FROM integrations_config WHERE workspace_id = $1::uuid)" },
 	/* Serialise creations (and plan changes) per workspace before counting. */
 	{ "integ_limit_lock_billing",
 	  "SELECT 1 FROM billing_config WHERE workspace_id = $1::uuid FOR UPDATE" },
@@ -135,8 +138,11 @@ const struct stmt integ_stmts[] = {
 	  "retry_config = coalesce(retry_config, '{}'::jsonb) || $10::jsonb, "
 	  "updated_by = $11::uuid "
 	  "WHERE id = $1::uuid AND workspace_id = $2::uuid RETURNING " SNAPSHOT },
+	/* Enabling again starts afresh: the reason it was disabled and its failure streak go. */
 	{ "integ_set_enabled",
-	  "UPDATE integrations_config SET is_enabled = $3::boolean, updated_by = $4::uuid "
+	  "UPDATE integrations_config SET is_enabled = $3::boolean, updated_by = $4::uuid, "
+	  "disabled_reason = CASE WHEN $3::boolean THEN NULL ELSE disabled_reason END, "
+	  "consecutive_failures = CASE WHEN $3::boolean THEN 0 ELSE consecutive_failures END "
 	  "WHERE id = $1::uuid AND workspace_id = $2::uuid RETURNING " SNAPSHOT },
 	{ "integ_delete",
 	  "DELETE FROM integrations_config WHERE id = $1::uuid AND workspace_id = $2::uuid "

@@ -28,7 +28,15 @@ as_user() {
 spawn_bg() {
 	pidfile=$1 log=$2
 	shift 2
-	as_user sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" >>"$log" 2>&1 &
+	# A plain command (not the as_user function) in the background: the shell
+	# execs it directly, so no subshell stays behind holding the caller's
+	# descriptors (a test's output pipe) until the program ends.
+	if [ "$(id -u)" -eq 0 ]; then
+		setpriv --reuid="$RUNUSER_NAME" --regid="$RUNUSER_NAME" --init-groups \
+			sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" >>"$log" 2>&1 </dev/null &
+	else
+		sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" >>"$log" 2>&1 </dev/null &
+	fi
 	i=0; while [ ! -s "$pidfile" ] && [ $i -lt 50 ]; do sleep 0.05; i=$((i + 1)); done
 }
 
@@ -157,7 +165,7 @@ stack_stop() {
 		kill "$(cat "$VAR/run/nginx.pid")" 2>/dev/null || true
 		rm -f "$VAR/run/nginx.pid"
 	fi
-	for p in $PAGES $WORKERS; do
+	for p in $PAGES $WORKERS health-check; do
 		if [ -f "$VAR/run/$p.pid" ]; then
 			kill "$(cat "$VAR/run/$p.pid")" 2>/dev/null || true
 			rm -f "$VAR/run/$p.pid"
@@ -190,6 +198,15 @@ worker_stop() {
 		_i=0; while kill -0 "$_wp" 2>/dev/null && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
 		rm -f "$VAR/run/$1.pid"
 	fi
+}
+
+# health_check_start: `delivery --check-health` now and every HEALTH_CHECK_SECONDS
+# (default 300) in the background, logging to $VAR/log/health-check.log (make run).
+health_check_start() {
+	[ -x "$BUILD/bin/delivery" ] || return 0
+	spawn_bg "$VAR/run/health-check.pid" "$VAR/log/health-check.log" sh -c \
+		'while :; do "$0" --check-health; sleep "$1"; done' \
+		"$BUILD/bin/delivery" "${HEALTH_CHECK_SECONDS:-300}"
 }
 
 # page_restart PAGE [NAME=value...]: restart one executable of the running stack

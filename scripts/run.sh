@@ -21,6 +21,7 @@ trap cleanup INT TERM HUP EXIT
 
 pg_start
 stack_start
+health_check_start
 cat <<MSG
 
   Settings is running: http://127.0.0.1:$PORT/login
@@ -34,6 +35,8 @@ cat <<MSG
   Pending invitation link for pending@example.com:
     http://127.0.0.1:$PORT/invite/accept?token=dev-invite-token-pending-example-com
 
+  Integrations: the delivery worker sends alerts and test events; health checks
+  run every 5 minutes (logs: delivery.log, health-check.log).
   Database: make psql (cluster in $VAR/pg, port $PGPORT). Logs: $VAR/log/
   Press Ctrl-C to stop.
 MSG

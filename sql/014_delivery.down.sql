@@ -3,6 +3,7 @@ DROP FUNCTION integration_health_record(uuid, text, text);
 DROP FUNCTION integration_health_targets();
 DROP FUNCTION delivery_purge(integer);
 DROP FUNCTION delivery_record(uuid, uuid, boolean, timestamptz, integer, integer, text, text, text, integer);
+DROP FUNCTION delivery_release(uuid);
 DROP FUNCTION delivery_lease(uuid, uuid, integer);
 DROP FUNCTION delivery_claim(integer, integer, integer);
 DROP FUNCTION alert_fanout(uuid, uuid[]);

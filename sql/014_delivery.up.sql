@@ -310,6 +310,24 @@ AS $$
     SELECT EXISTS (SELECT 1 FROM u)
 $$;
 
+-- A worker that stops gives back what it claimed and did not send.
+CREATE FUNCTION delivery_release(p_claim_id uuid)
+RETURNS integer
+    LANGUAGE sql
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = public, pg_temp
+AS $$
+    WITH u AS (
+        UPDATE integration_deliveries
+           SET status = 'queued', claim_id = NULL, lease_until = NULL,
+               attempts = greatest(attempts - 1, 0)
+         WHERE claim_id = p_claim_id AND status = 'sending'
+        RETURNING 1
+    )
+    SELECT count(*)::int FROM u
+$$;
+
 -- Record one attempt, in one transaction: the attempt row, the delivery
 -- (delivered; queued again at p_retry_at; or failed), and the
 -- integration's counters, last sync or last error, and health (healthy
@@ -464,14 +482,14 @@ $$;
 REVOKE ALL ON FUNCTION alert_enqueue(uuid, text, text, text, text, text),
     alert_claim(integer), alert_fanout(uuid, uuid[]),
     delivery_claim(integer, integer, integer), delivery_lease(uuid, uuid, integer),
-    delivery_record(uuid, uuid, boolean, timestamptz, integer, integer, text, text, text, integer),
+    delivery_release(uuid), delivery_record(uuid, uuid, boolean, timestamptz, integer, integer, text, text, text, integer),
     delivery_purge(integer), integration_health_targets(),
     integration_health_record(uuid, text, text)
     FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION alert_enqueue(uuid, text, text, text, text, text),
     alert_claim(integer), alert_fanout(uuid, uuid[]),
     delivery_claim(integer, integer, integer), delivery_lease(uuid, uuid, integer),
-    delivery_record(uuid, uuid, boolean, timestamptz, integer, integer, text, text, text, integer),
+    delivery_release(uuid), delivery_record(uuid, uuid, boolean, timestamptz, integer, integer, text, text, text, integer),
     delivery_purge(integer), integration_health_targets(),
     integration_health_record(uuid, text, text)
     TO settings_app;
