@@ -344,7 +344,7 @@ static void deliver_one(PGconn *db, PGresult *r, int i, int64_t claimed_ms)
 	struct integ_msg m[2];
 	struct outcome o;
 	const char *missing;
-	char retry_at[40] = "";
+	char retry_at[64] = "";
 	int n = 0;
 	long attempt = 1, max = 1;
 
@@ -404,15 +404,20 @@ done:
 	parse_long(PQgetvalue(r, i, C_MAX), 1, 1000, &max);
 	if (!o.ok && o.retryable && attempt < max) {
 		unsigned char j[2];
+		struct timespec now;
 		time_t at;
 		struct tm tm;
+		char when[24];
 
 		crypto_random(j, sizeof(j));
-		at = time(NULL) + integ_backoff_seconds(PQgetvalue(r, i, C_BACKOFF), (int)attempt,
+		clock_gettime(CLOCK_REALTIME, &now);
+		at = now.tv_sec + integ_backoff_seconds(PQgetvalue(r, i, C_BACKOFF), (int)attempt,
 		                                        (unsigned)(j[0] << 8 | j[1]) % 1000,
 		                                        o.retry_after);
 		gmtime_r(&at, &tm);
-		strftime(retry_at, sizeof(retry_at), "%Y-%m-%d %H:%M:%S+00", &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+		/* To the millisecond: "retry in 1 s" is never "at the next whole second". */
+		snprintf(retry_at, sizeof(retry_at), "%s.%03ld+00", when, now.tv_nsec / 1000000);
 	}
 	record(db, r, i, &o, retry_at[0] ? retry_at : NULL);
 out:
@@ -614,7 +619,9 @@ static int check_health(void)
 		if (integ_build_check(&t, cfg.override, &m)) {
 			rq.url = m.url;
 			rq.method = m.method;
-			rq.body = m.body.data;
+			/* auth.test is a POST without parameters: an empty body, not a GET. */
+			rq.body = m.body.data != NULL ? m.body.data
+			          : strcmp(m.method, "GET") == 0 ? NULL : "";
 			rq.headers = (const char *const *)m.headers;
 			if (integ_send(&rq, &res) == 0 && (!m.slack_api || integ_slack_ok(res.response))) {
 				health = "healthy";

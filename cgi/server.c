@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcgiapp.h>
 #include <grp.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,9 @@ static long stdio_read(void *ctx, char *dst, size_t n)
 	return r == 0 && ferror((FILE *)ctx) ? -1 : (long)r;
 }
 
+/* Bytes of answer buffer a worker keeps between requests. */
+#define OUT_KEEP (1024 * 1024)
+
 /* The worker loop: accept, handle, repeat, until told to stop. */
 static void worker_loop(int listen_fd, const struct server_hooks *h)
 {
@@ -84,6 +88,13 @@ static void worker_loop(int listen_fd, const struct server_hooks *h)
 		FCGX_PutStr(out.data, (int)out.len, request.out);
 		FCGX_Finish_r(&request);
 		in_request = 0;
+		/* After an oversized answer, give the memory back: a worker's
+		 * footprint stays that of its usual pages. */
+		if (out.cap > OUT_KEEP) {
+			buf_free(&out);
+			buf_init(&out);
+			malloc_trim(0);
+		}
 		if (h->fatal != NULL && h->fatal())
 			_exit(3);
 	}

@@ -20,7 +20,8 @@ Service paths, checked against each service's documentation:
 A service request with problems gets the service's own error answer. The
 file DIR/service_status, when present, holds a status code every service
 path answers instead (to test failures and retries).
-Stops by itself after RECEIVER_SECONDS (default 600).
+Stops by itself after RECEIVER_SECONDS (default 600). RECEIVER_RECORD=0 only
+counts (DIR/count, every 1000 requests), for the benchmark.
 """
 import json
 import os
@@ -32,6 +33,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DIR = sys.argv[1]
 PORT = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+# RECEIVER_RECORD=0 (benchmarks): count requests instead of recording each.
+RECORD = os.environ.get("RECEIVER_RECORD", "1") != "0"
 lock = threading.Lock()
 count = [0]
 seen = {}
@@ -183,12 +186,17 @@ class Handler(BaseHTTPRequestHandler):
             key = (path, h.get("x-settings-delivery", ""))
             seen[key] = seen.get(key, 0) + 1
             nth = seen[key]
-        record = {"method": self.command, "path": self.path, "headers": h, "body": body,
-                  "service": service, "problems": problems}
-        tmp = os.path.join(DIR, "%d.tmp" % n)
-        with open(tmp, "w") as f:
-            json.dump(record, f)
-        os.rename(tmp, os.path.join(DIR, "%d.json" % n))
+        if RECORD:
+            record = {"method": self.command, "path": self.path, "headers": h, "body": body,
+                      "service": service, "problems": problems}
+            tmp = os.path.join(DIR, "%d.tmp" % n)
+            with open(tmp, "w") as f:
+                json.dump(record, f)
+            os.rename(tmp, os.path.join(DIR, "%d.json" % n))
+        elif n % 1000 == 0:
+            with open(os.path.join(DIR, "count.tmp"), "w") as f:
+                f.write(str(n))
+            os.rename(os.path.join(DIR, "count.tmp"), os.path.join(DIR, "count"))
 
         if service is not None:
             forced = None
