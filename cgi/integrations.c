@@ -82,6 +82,13 @@ const char *list_path(struct ctx *c)
 	return p;
 }
 
+/* An error page whose link leads back to the integrations, not the team page. */
+void integ_error(struct ctx *c, int status, const char *message)
+{
+	tvars_set(c->vars, "back_path", list_path(c));
+	page_error(c, status, message);
+}
+
 /* "1,247" */
 const char *count_text(struct ctx *c, const char *digits)
 {
@@ -190,7 +197,7 @@ int open_secrets(struct ctx *c, const struct integ *it, struct integ_secrets *s)
 /* 503: the stored secrets do not open with this key ring (logged with the key id). */
 void credentials_unreadable(struct ctx *c)
 {
-	page_error(c, 503, "The stored secrets of this integration cannot be read with the "
+	integ_error(c, 503, "The stored secrets of this integration cannot be read with the "
 	           "configured encryption keys. Ask the operator to restore the missing key.");
 }
 
@@ -363,8 +370,7 @@ static void list_get(struct ctx *c)
 	PGresult *r, *meta;
 
 	if (pf->state == FIELD_INVALID) {
-		tvars_set(c->vars, "back_path", list_path(c));
-		page_error(c, 400, "The page number must be a whole number from 1.");
+		integ_error(c, 400, "The page number must be a whole number from 1.");
 		return;
 	}
 	params[0] = c->ws->id;
@@ -488,7 +494,7 @@ static void edit_get(struct ctx *c)
 
 	if (load_one(c, route_uuid(c, 1), 0, &it) != 0) {
 		if (!c->db_failed)
-			page_error(c, 404, "There is no such integration in this workspace.");
+			integ_error(c, 404, "There is no such integration in this workspace.");
 		return;
 	}
 	render_form(c, 200, it.t, &it, 1);
@@ -658,7 +664,7 @@ static void create_post(struct ctx *c)
 	}
 	if (new_uuid(id) != 0 || seal_secrets(c, &in, &none, id, &ct, &key_id) != 0) {
 		integ_secrets_wipe(&none);
-		page_error(c, 503, "The integration could not be saved. Please try again.");
+		integ_error(c, 503, "The integration could not be saved. Please try again.");
 		goto out;
 	}
 	integ_secrets_wipe(&none);
@@ -696,7 +702,7 @@ static void update_post(struct ctx *c)
 
 	if (load_one(c, route_uuid(c, 1), 1, &it) != 0) {
 		if (!c->db_failed)
-			page_error(c, 404, "There is no such integration in this workspace.");
+			integ_error(c, 404, "There is no such integration in this workspace.");
 		return;
 	}
 	if (open_secrets(c, &it, &stored) != 0) {
@@ -711,7 +717,7 @@ static void update_post(struct ctx *c)
 		goto out;
 	}
 	if (seal_secrets(c, &in, &stored, it.id, &ct, &key_id) != 0) {
-		page_error(c, 503, "The integration could not be saved. Please try again.");
+		integ_error(c, 503, "The integration could not be saved. Please try again.");
 		goto out;
 	}
 	params[0] = it.id;
@@ -721,7 +727,7 @@ static void update_post(struct ctx *c)
 		goto out;
 	if (PQntuples(r) != 1) {
 		PQclear(r);
-		page_error(c, 404, "There is no such integration in this workspace.");
+		integ_error(c, 404, "There is no such integration in this workspace.");
 		goto out;
 	}
 	if (audit_log(c, "integration.updated", "integration", it.id,
@@ -747,7 +753,7 @@ static void set_enabled(struct ctx *c, int on)
 
 	if (load_one(c, route_uuid(c, 1), 1, &it) != 0) {
 		if (!c->db_failed)
-			page_error(c, 404, "There is no such integration in this workspace.");
+			integ_error(c, 404, "There is no such integration in this workspace.");
 		return;
 	}
 	if (it.enabled == on) {
@@ -795,7 +801,7 @@ static void delete_get(struct ctx *c)
 
 	if (load_one(c, route_uuid(c, 1), 0, &it) != 0) {
 		if (!c->db_failed)
-			page_error(c, 404, "There is no such integration in this workspace.");
+			integ_error(c, 404, "There is no such integration in this workspace.");
 		return;
 	}
 	render_delete(c, &it);
@@ -813,7 +819,7 @@ static void delete_post(struct ctx *c)
 
 	if (load_one(c, route_uuid(c, 1), 1, &it) != 0) {
 		if (!c->db_failed)
-			page_error(c, 404, "There is no such integration in this workspace.");
+			integ_error(c, 404, "There is no such integration in this workspace.");
 		return;
 	}
 	if (http_field(c->req, K_CONFIRM) == NULL) {

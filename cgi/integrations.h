@@ -107,6 +107,9 @@ int custom_limit(struct ctx *c, int lock, long *limit, long *count, int *unlimit
 void set_limit_vars(struct ctx *c);
 
 
+/* The error page, linking back to the integrations. */
+void integ_error(struct ctx *c, int status, const char *message);
+
 /* integrations_log.c: test events, the delivery log, redeliver */
 void test_post(struct ctx *c);
 void deliveries_get(struct ctx *c);

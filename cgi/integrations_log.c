@@ -56,7 +56,7 @@ void test_post(struct ctx *c)
 
 	if (load_one(c, route_uuid(c, 1), 0, &it) != 0) {
 		if (!c->db_failed)
-			page_error(c, 404, "There is no such integration in this workspace.");
+			integ_error(c, 404, "There is no such integration in this workspace.");
 		return;
 	}
 	if (open_secrets(c, &it, &s) != 0) {
@@ -129,8 +129,7 @@ void deliveries_get(struct ctx *c)
 
 	if (load_one(c, route_uuid(c, 1), 0, &it) != 0) {
 		if (!c->db_failed) {
-			tvars_set(c->vars, "back_path", list_path(c));
-			page_error(c, 404, "There is no such integration in this workspace.");
+			integ_error(c, 404, "There is no such integration in this workspace.");
 		}
 		return;
 	}
@@ -234,8 +233,7 @@ void redeliver_post(struct ctx *c)
 
 	if (load_one(c, route_uuid(c, 1), 0, &it) != 0 || route_uuid(c, 2) == NULL) {
 		if (!c->db_failed) {
-			tvars_set(c->vars, "back_path", list_path(c));
-			page_error(c, 404, "There is no such delivery of an integration in this workspace.");
+			integ_error(c, 404, "There is no such delivery of an integration in this workspace.");
 		}
 		return;
 	}
@@ -246,8 +244,7 @@ void redeliver_post(struct ctx *c)
 	if (db_exec_value(c, "integ_redeliver", 4, params, &copy) != 0)
 		return;
 	if (copy == NULL) {
-		tvars_set(c->vars, "back_path", log_path(c, it.id));
-		page_error(c, 404, "There is no such delivery of this integration.");
+		integ_error(c, 404, "There is no such delivery of this integration.");
 		return;
 	}
 	if (audit_log(c, "integration.redelivered", "integration", it.id,
