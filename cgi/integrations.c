@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "integrations.h"
 #include "integ_deliver.h"
@@ -881,6 +882,8 @@ static const char *const templates[] = {
 static const char usage[] =
     "usage: integrations [--socket PATH] [--workers N]   serve the integrations page\n"
     "       integrations --rotate-keys                   re-encrypt every stored secret\n"
+    "       integrations --check-health                  the integration health checks\n"
+    "                                                    (runs `delivery --check-health`)\n"
     "\n"
     "Key rotation, with SETTINGS_CREDENTIALS_KEYS=\"id:base64key,...\" (the first key\n"
     "encrypts, every key decrypts):\n"
@@ -891,11 +894,33 @@ static const char usage[] =
     "     one transaction, with an audit row per integration;\n"
     "  3. drop the old key from the ring and restart the executables.\n";
 
-/* Serve the page (FastCGI or CGI), or run the key rotation command. */
+/* integrations --check-health: the health checks live with the delivery worker beside this executable. */
+static int check_health_exec(void)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 16);
+	char *slash;
+
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			char *args[] = { self, "--check-health", NULL };
+
+			strcpy(slash + 1, "delivery");
+			execv(self, args);
+		}
+	}
+	perror("integrations --check-health: cannot run the delivery executable");
+	return 1;
+}
+
+/* Serve the page (FastCGI or CGI), or run the key rotation or health check command. */
 int main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "--rotate-keys") == 0)
 		return integ_rotate_keys();
+	if (argc == 2 && strcmp(argv[1], "--check-health") == 0)
+		return check_health_exec();
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		fputs(usage, stdout);
 		return 0;

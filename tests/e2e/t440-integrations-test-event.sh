@@ -66,7 +66,7 @@ is "500: last error message" "$(sql "SELECT last_error_message FROM integrations
 is "500: last sync unchanged" "$(sql "SELECT last_sync_at FROM integrations_config WHERE id = '$HID'")" "$sync0"
 is "500: a test is not retried" "$(last "status || ' ' || attempts" "$HID")" "failed 1"
 get demo "$I"
-check "list: last error shown with its time" grep -qE 'Last error</dt><dd><time datetime="[^"]+">just now</time> \([^)]*UTC\): Answered HTTP 500\.' "$T/body"
+check "list: last error shown with its time, in error style" grep -qE 'Last error</dt><dd><time datetime="[^"]+">just now</time> \([^)]*UTC\): <span class="error-message">Answered HTTP 500\.</span>' "$T/body"
 
 # 401, then a closed port: consecutive failures make it unhealthy.
 post demo "$I/$HID" integration_name=Receiver "url=$RECV/unauthorized" method=POST auth_type=hmac

@@ -58,3 +58,9 @@ check_health
 is "reachable but failing deliveries: still unhealthy" "$(sql "SELECT health_status FROM integrations_config WHERE id = '$UP'")" unhealthy
 get demo "$I"
 check "list shows the check's message" body_has "Slack accepted the bot token (auth.test)."
+# `integrations --check-health` runs the same checks (for cron beside the page executable).
+sql "UPDATE integrations_config SET health_status = 'degraded', last_health_check_at = NULL WHERE id = '$DD'" >/dev/null
+out=$(env SETTINGS_ALLOW_PRIVATE_WEBHOOKS=1 SETTINGS_INTEGRATION_ENDPOINT_OVERRIDE="$RECV" \
+	DATABASE_URL="$(APP_URL)" SETTINGS_CREDENTIALS_KEYS="$SETTINGS_CREDENTIALS_KEYS" "$BIN" --check-health 2>&1); rc=$?
+is "integrations --check-health: exit 0" "$rc" 0
+is "integrations --check-health: checked again" "$(sql "SELECT health_status, last_health_check_at IS NOT NULL FROM integrations_config WHERE id = '$DD'")" "healthy|t"
