@@ -45,7 +45,7 @@ struct integ_msg {
 
 /*
  * The secret or setting t lacks to deliver anything, as its form field
- * name ("bot_token", "routing_key", "dsn", "api_key", "secret", "url",
+ * name (Slack: "bot_token" unless it has an incoming "webhook_url"; "routing_key", "dsn", "api_key", "secret", "url",
  * "channel_id"), or NULL when nothing is missing.
  */
 const char *integ_missing(const struct integ_target *t);

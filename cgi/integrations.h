@@ -18,7 +18,7 @@ extern const char *const type_blurbs[T__MAX];
 /* The form fields (SPEC section 4), validated by this table before any handler runs. */
 enum {
 	K_TYPE, K_QTYPE, K_NAME,
-	K_CHANNEL_ID, K_CHANNEL_NAME, K_WORKSPACE_URL, K_BOT_TOKEN,
+	K_CHANNEL_ID, K_CHANNEL_NAME, K_WORKSPACE_URL, K_BOT_TOKEN, K_WEBHOOK_URL,
 	K_SERVICE_ID, K_SERVICE_NAME, K_ROUTING_KEY,
 	K_URL, K_METHOD, K_AUTH_TYPE, K_TIMEOUT_MS, K_SECRET,
 	K_ENVIRONMENT, K_SAMPLE_RATE, K_TRACES_SAMPLE_RATE, K_DSN,

@@ -34,6 +34,7 @@ const struct field_spec fields[K__MAX] = {
 	[K_CHANNEL_NAME] = { "channel_name", valid_line, 0, 128, NULL, 0, 0 },
 	[K_WORKSPACE_URL] = { "workspace_url", valid_line, 0, 2048, NULL, 0, 0 },
 	[K_BOT_TOKEN] = { "bot_token", valid_line, 0, 4096, NULL, 0, 0 },
+	[K_WEBHOOK_URL] = { "webhook_url", valid_line, 0, 2048, NULL, 0, 0 },
 	[K_SERVICE_ID] = { "service_id", valid_line, 0, 64, NULL, 0, 0 },
 	[K_SERVICE_NAME] = { "service_name", valid_line, 0, 256, NULL, 0, 0 },
 	[K_ROUTING_KEY] = { "routing_key", valid_line, 0, 4096, NULL, 0, 0 },
@@ -62,13 +63,13 @@ const struct field_spec fields[K__MAX] = {
 /* Secret fields: the key in the encrypted JSON object is the field name. */
 int is_secret(int k)
 {
-	return k == K_BOT_TOKEN || k == K_ROUTING_KEY || k == K_SECRET || k == K_DSN ||
+	return k == K_BOT_TOKEN || k == K_WEBHOOK_URL || k == K_ROUTING_KEY || k == K_SECRET || k == K_DSN ||
 	       k == K_API_KEY || k == K_APP_KEY;
 }
 
 /* Per type: the type-specific fields, in form order; secrets last. */
 const int type_fields[T__MAX][6] = {
-	[T_SLACK] = { K_CHANNEL_ID, K_CHANNEL_NAME, K_WORKSPACE_URL, K_BOT_TOKEN, -1 },
+	[T_SLACK] = { K_CHANNEL_ID, K_CHANNEL_NAME, K_WORKSPACE_URL, K_BOT_TOKEN, K_WEBHOOK_URL, -1 },
 	[T_PAGERDUTY] = { K_SERVICE_ID, K_SERVICE_NAME, K_ROUTING_KEY, -1 },
 	[T_WEBHOOK] = { K_URL, K_METHOD, K_AUTH_TYPE, K_TIMEOUT_MS, K_SECRET, -1 },
 	[T_SENTRY] = { K_ENVIRONMENT, K_SAMPLE_RATE, K_TRACES_SAMPLE_RATE, K_DSN, -1 },
@@ -77,7 +78,8 @@ const int type_fields[T__MAX][6] = {
 };
 
 const char *const secret_labels[][2] = {
-	{ "bot_token", "Bot token" }, { "routing_key", "Routing key" }, { "secret", "Secret" },
+	{ "bot_token", "Bot token" }, { "webhook_url", "Incoming webhook URL" },
+	{ "routing_key", "Routing key" }, { "secret", "Secret" },
 	{ "dsn", "DSN" }, { "api_key", "API key" }, { "app_key", "Application key" },
 };
 
@@ -155,6 +157,7 @@ static int alnum(int ch) { return upper_alnum(ch) || (ch >= 'a' && ch <= 'z'); }
 static int hexlower(int ch) { return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'); }
 static int visible(int ch) { return ch > 0x20 && ch < 0x7f; }
 static int slack_token_char(int ch) { return alnum(ch) || ch == '-'; }
+static int slack_hook_char(int ch) { return alnum(ch) || ch == '/' || ch == '_' || ch == '-'; }
 static int channel_char(int ch)
 {
 	return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
@@ -306,7 +309,10 @@ static void check_field(struct ctx *c, int k, struct input *in,
 	if (is_secret(k)) {
 		const char *name = fields[k].name;
 		int have = stored != NULL && integ_secrets_get(stored, name) != NULL;
-		int needed = k != K_APP_KEY &&
+		/* Slack needs a bot token, or else an incoming webhook URL. */
+		int webhook = val(c, K_WEBHOOK_URL) != NULL ||
+		              (stored != NULL && integ_secrets_get(stored, "webhook_url") != NULL);
+		int needed = k != K_APP_KEY && k != K_WEBHOOK_URL && (k != K_BOT_TOKEN || !webhook) &&
 		             (k != K_SECRET || (in->auth != NULL && strcmp(in->auth, "none") != 0));
 
 		if (invalid) {
@@ -327,6 +333,11 @@ static void check_field(struct ctx *c, int k, struct input *in,
 			if (strncmp(v, "xoxb-", 5) != 0 || !matches(v + 5, 10, 250, slack_token_char))
 				msg = "A Slack bot token starts with xoxb- followed by letters, digits "
 				      "and hyphens.";
+		} else if (k == K_WEBHOOK_URL) {
+			if (strncmp(v, "https://hooks.slack.com/services/", 33) != 0 ||
+			    !matches(v + 33, 10, 200, slack_hook_char))
+				msg = "A Slack incoming webhook URL starts with "
+				      "https://hooks.slack.com/services/.";
 		} else if (k == K_ROUTING_KEY) {
 			if (!matches(v, 32, 32, alnum))
 				msg = "A PagerDuty routing key is 32 letters and digits.";

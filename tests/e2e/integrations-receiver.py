@@ -14,6 +14,7 @@ Webhook paths:
   /limited   429 with Retry-After: 1 to the first attempt of each delivery, then 200
 Service paths, checked against each service's documentation:
   POST /api/chat.postMessage, POST /api/auth.test      Slack Web API
+  POST /services/...                                   Slack incoming webhook
   POST /v2/enqueue                                     PagerDuty Events API v2
   POST /api/<project id>/store/                        Sentry store endpoint
   POST /api/v1/events, GET /api/v1/validate            Datadog API
@@ -169,6 +170,18 @@ class Handler(BaseHTTPRequestHandler):
         if path in ("/api/chat.postMessage", "/api/auth.test"):
             service = "slack"
             check_slack(self.command, path, h, body, problems)
+        elif path.startswith("/services/"):
+            service = "slack-webhook"
+            # https://api.slack.com/messaging/webhooks: POST JSON with text (or blocks).
+            if self.command != "POST":
+                problems.append("incoming webhooks are POSTed")
+            if not h.get("content-type", "").startswith("application/json"):
+                problems.append("Content-Type is not application/json")
+            doc = json_body(body, problems)
+            if not doc.get("text") and not doc.get("blocks"):
+                problems.append("neither text nor blocks")
+            if "channel" in doc:
+                problems.append("an incoming webhook posts to its own channel")
         elif path == "/v2/enqueue":
             service = "pagerduty"
             check_pagerduty(self.command, h, body, problems)
@@ -212,6 +225,10 @@ class Handler(BaseHTTPRequestHandler):
                                        "application/json")
                 return self.answer(forced, b'{"error":"forced by the test"}',
                                    "application/json", extra)
+            if service == "slack-webhook":
+                if problems:
+                    return self.answer(400, b"invalid_payload")
+                return self.answer(200, b"ok")
             if service == "slack":
                 if problems:
                     return self.answer(200, b'{"ok":false,"error":"invalid_arguments"}',

@@ -30,14 +30,21 @@ DD=$(new_id)
 post demo "$I" integration_type=webhook integration_name=Hook "url=$RECV/ok" method=POST auth_type=hmac secret=0123456789abcdef0123
 WH=$(new_id)
 
+post demo "$I" integration_type=slack integration_name=Hooked channel_id=C0AAAA2222 webhook_url=https://hooks.slack.com/services/T0000/B0000/HookSecretXYZ
+is "slack with an incoming webhook URL and no bot token: saved" "$STATUS" 303
+SW=$(new_id)
+post demo "$I" integration_type=slack integration_name=Bad channel_id=C0AAAA3333 webhook_url=https://example.com/services/x
+is "slack: a webhook URL not on hooks.slack.com is refused (422)" "$STATUS" 422
+check "422: next to the webhook URL field" grep -q 'id="e-webhook_url"' "$T/body"
+
 # The page answers at once: 303 to the delivery log, the test queued.
 post demo "$I/$SL/test"
 is "slack test: 303 to its delivery log" "$STATUS|$(location)" "303|$I/$SL/deliveries"
 is "slack test: queued as a test delivery" "$(sql "SELECT event_type, is_test, max_attempts FROM integration_deliveries WHERE integration_id = '$SL'")" "integration.test|t|1"
 is "slack test: audit row" "$(audits integration.test_queued "$SL")" 1
-for id in "$PD" "$SE" "$DD" "$WH"; do post demo "$I/$id/test"; done
+for id in "$PD" "$SE" "$DD" "$WH" "$SW"; do post demo "$I/$id/test"; done
 check "every test delivered" settle 30
-for id in "$SL" "$PD" "$SE" "$DD" "$WH"; do
+for id in "$SL" "$PD" "$SE" "$DD" "$WH" "$SW"; do
 	is "delivered: $(sql "SELECT integration_type FROM integrations_config WHERE id = '$id'")" "$(delivery_of "$id" | cut -d'|' -f1,2)" "delivered|1"
 done
 
@@ -46,6 +53,13 @@ rq=$(recv_last /api/chat.postMessage)
 is "slack: POST /api/chat.postMessage, documented format" "$(recv_get "$rq" method) $(recv_problems "$rq")" "POST "
 is "slack: bot token and channel" "$(recv_get "$rq" header:authorization)|$(recv_json "$rq" 'b["channel"]')" "Bearer $BOT|C0AAAA1111"
 is "slack: delivery id in the message metadata" "$(recv_json "$rq" 'b["metadata"]["event_payload"]["delivery_id"]')" "$(sql "SELECT id FROM integration_deliveries WHERE integration_id = '$SL'")"
+
+# Slack incoming webhook: the JSON to the webhook's own URL, no token, no channel.
+rq=$(recv_last /services/T0000/B0000/HookSecretXYZ)
+is "slack webhook: POST to its URL, documented format" "$(recv_get "$rq" method) $(recv_problems "$rq")" "POST "
+is "slack webhook: no Authorization header" "$(recv_get "$rq" header:authorization)" ""
+get demo "$I/$SW/deliveries"
+check "log: the webhook URL's secret part is masked" sh -c "! grep -qF 'HookSecretXYZ' '$T/body'"
 
 # PagerDuty: trigger, then resolve with the same dedup_key.
 pt=$(python3 - "$T/recv" <<'PY'

@@ -71,6 +71,37 @@ static void slack_chat_post_message(void **state)
 	integ_secrets_wipe(&s);
 }
 
+static void slack_incoming_webhook(void **state)
+{
+	struct integ_secrets s = { 0 };
+	struct integ_target t = { 0 };
+	struct integ_event ev = event(0);
+	struct integ_msg m[2] = { 0 };
+	char *masked;
+
+	(void)state;
+	t.type = "slack";
+	t.secrets = &s;
+	integ_secrets_set(&s, "webhook_url", "https://hooks.slack.com/services/T000/B000/XXXXSECRET");
+	/* No bot token and no channel needed with an incoming webhook. */
+	assert_null(integ_missing(&t));
+	assert_int_equal(integ_build(&t, &ev, NULL, 0, m), 1);
+	assert_string_equal(m[0].url, "https://hooks.slack.com/services/T000/B000/XXXXSECRET");
+	assert_false(m[0].slack_api);
+	assert_null(strstr(m[0].body.data, "\"channel\""));
+	assert_non_null(strstr(m[0].body.data, "\"text\":"));
+	for (size_t i = 0; m[0].headers[i] != NULL; i++)
+		assert_null(strstr(m[0].headers[i], "Authorization"));
+	masked = integ_msg_masked(&m[0], &t);
+	assert_null(strstr(masked, "XXXXSECRET"));
+	free(masked);
+	integ_msg_free(&m[0]);
+	assert_int_equal(integ_build(&t, &ev, "http://127.0.0.1:9", 0, m), 1);
+	assert_string_equal(m[0].url, "http://127.0.0.1:9/services/T000/B000/XXXXSECRET");
+	integ_msg_free(&m[0]);
+	integ_secrets_wipe(&s);
+}
+
 static void pagerduty_trigger_then_resolve(void **state)
 {
 	struct integ_secrets s = { 0 };
@@ -233,6 +264,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(slack_chat_post_message),
+		cmocka_unit_test(slack_incoming_webhook),
 		cmocka_unit_test(pagerduty_trigger_then_resolve),
 		cmocka_unit_test(sentry_store_with_auth_header),
 		cmocka_unit_test(datadog_events_on_the_site),
