@@ -12,8 +12,9 @@ ALERTS=${BENCH_ALERTS:-1000}
 . "$(dirname "$0")/lib.sh"
 
 cleanup() {
+	# The receiver first: stack_stop waits for every child.
+	if [ -n "${RECV_PID:-}" ]; then kill "$RECV_PID" 2>/dev/null || true; fi
 	stack_stop
-	[ -n "${RECV_PID:-}" ] && kill "$RECV_PID" 2>/dev/null
 	pg_stop; rm -rf "$VAR"
 }
 trap cleanup EXIT INT TERM
