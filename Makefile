@@ -21,7 +21,7 @@ LIBS     = $(PKG_LIBS) -lfcgi -lcrypt
 # The shared library: everything in cgi/ that is not a page.
 LIB_SRC  = util http tmpl crypto db rbac server app cache
 # Pages: one executable each, built when its source exists.
-PAGES    = $(filter $(patsubst cgi/%.c,%,$(wildcard cgi/*.c)),auth invite team billing integrations general apikeys audit account password)
+PAGES    = $(filter $(patsubst cgi/%.c,%,$(wildcard cgi/*.c)),auth invite team billing integrations general apikeys audit account password delivery)
 # Extra per-page objects (e.g. the billing cycle command) may be added below.
 
 B        = build
@@ -61,10 +61,12 @@ $(B)/obj $(B)/bin $(B)/san $(B)/fuzz:
 # The integrations page also links its helpers (cgi/integ_*.c: outgoing
 # requests, secrets, key rotation); their unit tests link the one they test.
 INTEG_SRC = $(patsubst cgi/%.c,%,$(wildcard cgi/integ_*.c))
-$(B)/bin/integrations: $(INTEG_SRC:%=$(B)/obj/%.o)
+$(B)/bin/integrations $(B)/bin/delivery: $(INTEG_SRC:%=$(B)/obj/%.o)
+# The integrations page's own parts (forms, queries, the delivery log).
+$(B)/bin/integrations: $(patsubst cgi/%.c,$(B)/obj/%.o,$(wildcard cgi/integrations_*.c))
 INTEG_TESTS = $(patsubst tests/unit/%.c,$(B)/san/%,$(wildcard tests/unit/test_integ_*.c))
-$(INTEG_TESTS): $(B)/san/test_integ_%: tests/unit/test_integ_%.c $(B)/san/integ_%.o $(SAN_OBJ) | $(B)/san
-	$(CC) $(CSTD) $(WARN) $(SAN_FLAGS) $(PKG_CFLAGS) -Icgi -o $@ $< $(B)/san/integ_$*.o $(SAN_OBJ) $(LIBS) -lcmocka
+$(INTEG_TESTS): $(B)/san/test_integ_%: tests/unit/test_integ_%.c $(INTEG_SRC:%=$(B)/san/%.o) $(SAN_OBJ) | $(B)/san
+	$(CC) $(CSTD) $(WARN) $(SAN_FLAGS) $(PKG_CFLAGS) -Icgi -o $@ $< $(INTEG_SRC:%=$(B)/san/%.o) $(SAN_OBJ) $(LIBS) -lcmocka
 
 # The account pages (account, password) also link their rules (names,
 # passwords, browsers) and the account emails; the rules' unit test links them.

@@ -351,12 +351,37 @@ static curl_socket_t open_socket_cb(void *clientp, curlsocktype purpose,
 	return socket(a->family, a->socktype, a->protocol);
 }
 
-/* The answer's body is not needed: read and drop it. */
-static size_t discard_cb(char *data, size_t size, size_t n, void *ctx)
+/* Keep the answer's first 4 KB for the delivery log, as printable ASCII; drop the rest. */
+static size_t keep_cb(char *data, size_t size, size_t n, void *ctx)
 {
-	(void)data;
-	(void)ctx;
+	struct integ_result *res = ctx;
+	size_t len = strlen(res->response);
+
+	for (size_t i = 0; i < size * n && len < sizeof(res->response) - 1; i++) {
+		unsigned char ch = (unsigned char)data[i];
+
+		res->response[len++] = (ch >= 0x20 && ch < 0x7f) || ch == '\n' || ch == '\t' ? (char)ch : '?';
+	}
+	res->response[len] = '\0';
 	return size * n;
+}
+
+/* The Retry-After header, for the retry schedule. */
+static size_t header_cb(char *data, size_t size, size_t n, void *ctx)
+{
+	struct integ_result *res = ctx;
+	size_t len = size * n;
+
+	if (len > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
+		size_t l = len - 12;
+
+		if (l >= sizeof(res->retry_after))
+			l = sizeof(res->retry_after) - 1;
+		memcpy(res->retry_after, data + 12, l);
+		res->retry_after[l] = '\0';
+		res->retry_after[strcspn(res->retry_after, "\r\n")] = '\0';
+	}
+	return len;
 }
 
 /*
@@ -481,13 +506,22 @@ int integ_send(const struct integ_request *rq, struct integ_result *res)
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, rq->timeout_ms);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, rq->timeout_ms);
-	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, rq->method);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, rq->body);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(rq->body));
+	if (rq->connect_only) {
+		curl_easy_setopt(curl, CURLOPT_CONNECT_ONLY, 1L);
+	} else if (strcmp(rq->method, "GET") == 0 || rq->body == NULL) {
+		curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+	} else {
+		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, rq->method);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, rq->body);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(rq->body));
+	}
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "settings-integrations/1");
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard_cb);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, keep_cb);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, res);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, res);
 	curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
 	curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &g);
 	if (resolve != NULL)
@@ -498,6 +532,14 @@ int integ_send(const struct integ_request *rq, struct integ_result *res)
 	if (curl_easy_getinfo(curl, CURLINFO_TOTAL_TIME_T, &total_us) == CURLE_OK)
 		res->latency_ms = (long)(total_us / 1000);
 	snprintf(res->address, sizeof(res->address), "%s", g.connected);
+	if (rq->connect_only) {
+		if (rc != CURLE_OK)
+			describe_failure(rc, errbuf, &g, rq, res);
+		curl_easy_cleanup(curl);
+		curl_slist_free_all(hdrs);
+		curl_slist_free_all(resolve);
+		return rc == CURLE_OK ? 0 : -1;
+	}
 	if (rc != CURLE_OK && res->status == 0)
 		describe_failure(rc, errbuf, &g, rq, res);
 	else if (res->status >= 300 && res->status < 400)

@@ -42,6 +42,7 @@ struct integ_request {
 	const char *const *headers; /* NULL-terminated "Name: value" lines */
 	long timeout_ms;           /* whole request, connection included */
 	int allow_private;         /* SETTINGS_ALLOW_PRIVATE_WEBHOOKS=1 */
+	int connect_only;          /* health check: DNS, connection and TLS, no request */
 };
 
 /* What became of it. */
@@ -52,6 +53,8 @@ struct integ_result {
 	long latency_ms;
 	char address[64];          /* the address connected to (or refused), if known */
 	char error[512];           /* for people, when status is not 2xx */
+	char response[4097];       /* the answer's first 4 KB, printable ASCII (others as '?') */
+	char retry_after[64];      /* the Retry-After header, if any */
 };
 
 /*
@@ -60,7 +63,9 @@ struct integ_result {
  * it resolves to must be public, and the connection is pinned to those
  * addresses (CURLOPT_RESOLVE) and checked again when the socket is opened,
  * so a second DNS answer cannot lead elsewhere. No proxy, no redirects.
- * Returns 0 when a 2xx answer came back, -1 otherwise (see res).
+ * Returns 0 when a 2xx answer came back (with connect_only: when the
+ * connection and TLS handshake succeeded), -1 otherwise (see res). A GET
+ * sends no body (body may be NULL).
  */
 int integ_send(const struct integ_request *rq, struct integ_result *res);
 

@@ -195,7 +195,7 @@ static const char *skip_ws(const char *p)
 static const char *known_name(const char *name)
 {
 	static const char *const names[] = {
-		"bot_token", "routing_key", "secret", "dsn", "api_key", "app_key", NULL,
+		"bot_token", "webhook_url", "routing_key", "secret", "dsn", "api_key", "app_key", NULL,
 	};
 
 	for (const char *const *n = names; *n != NULL; n++)

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcgiapp.h>
 #include <grp.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +78,9 @@ int server_write(const char *data, size_t len)
 	return fflush(stdout) == 0 ? 0 : -1;
 }
 
+/* Bytes of answer buffer a worker keeps between requests. */
+#define OUT_KEEP (1024 * 1024)
+
 /* The worker loop: accept, handle, repeat, until told to stop. */
 static void worker_loop(int listen_fd, pid_t master, const struct server_hooks *h)
 {
@@ -112,6 +116,13 @@ static void worker_loop(int listen_fd, pid_t master, const struct server_hooks *
 		current_out = NULL;
 		FCGX_Finish_r(&request);
 		in_request = 0;
+		/* After an oversized answer, give the memory back: a worker's
+		 * footprint stays that of its usual pages. */
+		if (out.cap > OUT_KEEP) {
+			buf_free(&out);
+			buf_init(&out);
+			malloc_trim(0);
+		}
 		if (h->fatal != NULL && h->fatal())
 			_exit(3);
 		/* The master went away while we were busy (its signal came in_request). */

@@ -133,3 +133,10 @@ if [ "${BENCH_AUDIT:-1}" != 0 ]; then
 	env -u DATABASE_URL -u VAR -u PORT -u PGPORT BENCH_VAR= BENCH_PORT= BENCH_PGPORT= \
 		sh "$ROOT/scripts/bench-audit.sh"
 fi
+
+# The delivery worker's throughput (its own cluster; BENCH_DELIVERY=0 skips it).
+if [ "${BENCH_DELIVERY:-1}" != 0 ]; then
+	echo
+	env -u DATABASE_URL -u VAR -u PORT -u PGPORT BENCH_VAR= BENCH_PGPORT= \
+		sh "$ROOT/scripts/bench-delivery.sh"
+fi

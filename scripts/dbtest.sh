@@ -356,6 +356,17 @@ expect "SECURITY DEFINER functions all pin search_path and are not executable by
             count(*) FILTER (WHERE EXISTS (SELECT 1 FROM aclexplode(coalesce(proacl, acldefault('f', proowner))) a
                                             WHERE a.grantee = 0))
        FROM pg_proc WHERE prosecdef AND pronamespace = 'public'::regnamespace" "t|0|0"
+expect "RLS enabled (not forced) on the delivery tables, one policy each (014)" "$SUDB" \
+    "SELECT count(*) FILTER (WHERE c.relrowsecurity AND NOT c.relforcerowsecurity
+                               AND (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) = 1)
+       FROM pg_class c
+      WHERE c.oid IN ('alert_events'::regclass, 'integration_deliveries'::regclass,
+                      'integration_delivery_attempts'::regclass)" "3"
+expect "settings_app reads the delivery log, queues deliveries, and writes alerts only through alert_enqueue" "$SUDB" \
+    "SELECT has_table_privilege('settings_app', 'integration_deliveries', 'INSERT'),
+            has_table_privilege('settings_app', 'integration_deliveries', 'UPDATE'),
+            has_table_privilege('settings_app', 'alert_events', 'INSERT'),
+            has_function_privilege('settings_app', 'alert_enqueue(uuid,text,text,text,text,text)', 'EXECUTE')" "t|f|f|t"
 expect "settings_app may execute the five lookup functions" "$SUDB" \
     "SELECT bool_and(has_function_privilege('settings_app', f, 'EXECUTE'))
        FROM unnest(ARRAY['auth_login_lookup(text)', 'auth_session_context(text,text,integer)',

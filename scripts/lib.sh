@@ -8,6 +8,8 @@ PGPORT=${PGPORT:-5433}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 RUNUSER_NAME=${SETTINGS_RUN_USER:-settings}
 PAGES="auth invite team billing integrations general apikeys audit account password"
+# Long-running workers without a socket (started and stopped with the pages).
+WORKERS="delivery"
 BUILD=${BUILD:-$ROOT/build}
 
 # PostgreSQL (and, for symmetry, the app and nginx) refuse or should not run
@@ -26,7 +28,15 @@ as_user() {
 spawn_bg() {
 	pidfile=$1 log=$2
 	shift 2
-	as_user sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" >>"$log" 2>&1 &
+	# A plain command (not the as_user function) in the background: the shell
+	# execs it directly, so no subshell stays behind holding the caller's
+	# descriptors (a test's output pipe) until the program ends.
+	if [ "$(id -u)" -eq 0 ]; then
+		setpriv --reuid="$RUNUSER_NAME" --regid="$RUNUSER_NAME" --init-groups \
+			sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" >>"$log" 2>&1 </dev/null &
+	else
+		sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" >>"$log" 2>&1 </dev/null &
+	fi
 	i=0; while [ ! -s "$pidfile" ] && [ $i -lt 50 ]; do sleep 0.05; i=$((i + 1)); done
 }
 
@@ -127,6 +137,10 @@ stack_start() {
 		[ -x "$BUILD/bin/$p" ] || continue
 		page_start "$p"
 	done
+	for w in $WORKERS; do
+		[ -x "$BUILD/bin/$w" ] || continue
+		worker_start "$w"
+	done
 	sed -e "s|@PORT@|$PORT|g" -e "s|@VAR@|$VAR|g" -e "s|@ROOT@|$ROOT|g" \
 		-e "s|@LOGIN_RATE@|${LOGIN_RATE:-5r/s}|g" \
 		"$ROOT/nginx/settings.conf.in" >"$VAR/nginx/settings.conf"
@@ -151,7 +165,7 @@ stack_stop() {
 		kill "$(cat "$VAR/run/nginx.pid")" 2>/dev/null || true
 		rm -f "$VAR/run/nginx.pid"
 	fi
-	for p in $PAGES; do
+	for p in $PAGES $WORKERS health-check; do
 		if [ -f "$VAR/run/$p.pid" ]; then
 			kill "$(cat "$VAR/run/$p.pid")" 2>/dev/null || true
 			rm -f "$VAR/run/$p.pid"
@@ -188,6 +202,40 @@ stack_supervise() {
 		rm -f "$VAR/run/$_s.pid"
 		page_start "$_s"
 	done
+	for _s in $WORKERS; do
+		[ -x "$BUILD/bin/$_s" ] && [ -f "$VAR/run/$_s.pid" ] || continue
+		_pid=$(cat "$VAR/run/$_s.pid" 2>/dev/null)
+		[ -n "$_pid" ] && pid_alive "$_pid" && continue
+		echo "$(date -u '+%F %T') $_s (pid ${_pid:-?}) is gone; starting it again" >&2
+		rm -f "$VAR/run/$_s.pid"
+		worker_start "$_s"
+	done
+}
+
+# worker_start NAME [NAME=value...]: a long-running worker (the delivery
+# worker) with extra environment if given; worker_stop NAME stops it and
+# waits until it is gone.
+worker_start() {
+	_w=$1
+	shift
+	spawn_bg "$VAR/run/$_w.pid" "$VAR/log/$_w.log" env "$@" "$BUILD/bin/$_w"
+}
+worker_stop() {
+	if [ -f "$VAR/run/$1.pid" ]; then
+		_wp=$(cat "$VAR/run/$1.pid")
+		kill "$_wp" 2>/dev/null || true
+		_i=0; while kill -0 "$_wp" 2>/dev/null && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
+		rm -f "$VAR/run/$1.pid"
+	fi
+}
+
+# health_check_start: `delivery --check-health` now and every HEALTH_CHECK_SECONDS
+# (default 300) in the background, logging to $VAR/log/health-check.log (make run).
+health_check_start() {
+	[ -x "$BUILD/bin/delivery" ] || return 0
+	spawn_bg "$VAR/run/health-check.pid" "$VAR/log/health-check.log" sh -c \
+		'while :; do "$0" --check-health; sleep "$1"; done' \
+		"$BUILD/bin/delivery" "${HEALTH_CHECK_SECONDS:-300}"
 }
 
 # page_restart PAGE [NAME=value...]: restart one executable of the running stack

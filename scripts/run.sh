@@ -24,6 +24,7 @@ trap cleanup INT TERM HUP EXIT
 export SETTINGS_MAIL_LOG=${SETTINGS_MAIL_LOG:-1}
 pg_start >/dev/null
 stack_start
+health_check_start
 # The seeded invitation link works once: show it only while it still does.
 invite=$(psql_super -tAc "SELECT 1 FROM team_members
   WHERE invitation_token = encode(sha256(convert_to('dev-invite-token-pending-example-com', 'UTF8')), 'hex')
@@ -41,6 +42,8 @@ if [ "$invite" = 1 ]; then
 	echo "    http://127.0.0.1:$PORT/invite/accept?token=dev-invite-token-pending-example-com"
 fi
 cat <<MSG
+  Integrations: the delivery worker sends alerts and test events; health checks
+  run every 5 minutes.
   Password reset emails: ${SETTINGS_SENDMAIL:-not sent; their links are in $VAR/log/password.log}
   Logs: $VAR/log/ (build, nginx, postgresql, one file per page)
   Ctrl-C stops everything.

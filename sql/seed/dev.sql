@@ -474,3 +474,16 @@ BEGIN
     END IF;
 END
 $$;
+
+-- Integrations without the secret they need cannot deliver anything: their
+-- health is unknown until a secret is set and a delivery or health check
+-- succeeds (the schema document's seed called them healthy).
+UPDATE integrations_config
+   SET health_status = 'unknown',
+       health_check_message = 'No ' || CASE integration_type WHEN 'slack' THEN 'bot token'
+                                          WHEN 'pagerduty' THEN 'routing key'
+                                          WHEN 'sentry' THEN 'DSN' WHEN 'datadog' THEN 'API key'
+                                          ELSE 'secret' END
+                              || ' set: nothing can be delivered until it is.'
+ WHERE credentials_encrypted IS NULL
+   AND health_status = 'healthy';

@@ -83,3 +83,53 @@ cgi_notice() {
 	sed -n 's/^Set-Cookie: notice=\([^;]*\).*/\1/p' "$T/cgi" | head -1 |
 		python3 -c 'import sys, urllib.parse; print(urllib.parse.unquote(sys.stdin.read().strip()))'
 }
+
+# delivery_restart [NAME=value...]: restart the delivery worker with the
+# receiver as every service's address (receiver_start first) and extra
+# environment; short leases so a killed worker's claims come back quickly.
+delivery_restart() {
+	worker_stop delivery
+	worker_start delivery SETTINGS_INTEGRATION_ENDPOINT_OVERRIDE="${RECV:-}" \
+		SETTINGS_DELIVERY_PROCESSES=2 SETTINGS_DELIVERY_LEASE_SECONDS=3 SETTINGS_DELIVERY_POLL_MS=200 "$@"
+}
+# settle [SECONDS]: wait until no delivery is queued or in flight (default 20 s); 0 when settled.
+settle() {
+	_s=0
+	while [ "$(sql "SELECT count(*) FROM integration_deliveries WHERE status IN ('queued', 'sending')")" != 0 ] ||
+		[ "$(sql "SELECT count(*) FROM alert_events WHERE fanned_out_at IS NULL")" != 0 ]; do
+		_s=$((_s + 1))
+		[ $_s -gt $((${1:-20} * 10)) ] && return 1
+		sleep 0.1
+	done
+	return 0
+}
+# delivery_of ID: status|attempts|http|error of the newest delivery of an integration.
+delivery_of() {
+	sql "SELECT status, attempts, coalesce(last_http_status::text, ''), coalesce(last_error, '') FROM integration_deliveries WHERE integration_id = '$1' ORDER BY created_at DESC LIMIT 1"
+}
+# recv_find FIELD VALUE: the number of the last request whose FIELD (path, method) is VALUE.
+recv_last() {
+	python3 - "$T/recv" "$1" <<'PY'
+import json, os, sys
+d, want = sys.argv[1], sys.argv[2]
+best = 0
+for f in os.listdir(d):
+    if f.endswith(".json"):
+        n = int(f[:-5])
+        r = json.load(open(os.path.join(d, f)))
+        if r["path"].split("?")[0] == want and n > best:
+            best = n
+print(best)
+PY
+}
+# recv_problems N: what the receiver found wrong with request N ("" when it matches the documentation).
+recv_problems() {
+	python3 -c 'import json, sys; print("; ".join(json.load(open(sys.argv[1]))["problems"]), end="")' "$T/recv/$1.json"
+}
+# recv_json N EXPR: a Python expression over the request's JSON body "b" and headers "h".
+recv_json() {
+	python3 -c 'import json, sys
+r = json.load(open(sys.argv[1])); h = r["headers"]
+b = json.loads(r["body"]) if r["body"] else {}
+print(eval(sys.argv[2]), end="")' "$T/recv/$1.json" "$2"
+}

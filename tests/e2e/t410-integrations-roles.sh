@@ -24,7 +24,7 @@ done
 # What everybody sees: health with its message, errors, counts, times relative and absolute.
 get viewer "$I"
 check "health and its message" sh -c "grep -qF 'Health: degraded' '$T/body' && grep -qF 'Intermittent timeouts detected (3/10 recent requests)' '$T/body'"
-check "health of the others" sh -c "grep -qF 'Health: healthy' '$T/body' && grep -qF 'Health: unknown' '$T/body'"
+check "health of the others: unknown without their secrets, and why" sh -c "grep -qF 'Health: unknown' '$T/body' && grep -qF 'No bot token set: nothing can be delivered until it is.' '$T/body' && ! grep -qF 'Health: healthy' '$T/body'"
 check "last error and its message" body_has "Request timeout after 5000ms"
 check "events sent and errors, grouped" sh -c "grep -qF '1,247' '$T/body' && grep -qF '892' '$T/body' && grep -qF '<dd>23</dd>' '$T/body'"
 check "enabled and disabled shown" sh -c "grep -qF '>Enabled<' '$T/body' && grep -qF '>Disabled<' '$T/body'"

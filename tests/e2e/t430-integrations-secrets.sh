@@ -5,6 +5,7 @@
 . "$ROOT/tests/e2e/lib.sh"
 . "$ROOT/tests/e2e/integrations-lib.sh"
 receiver_start
+delivery_restart
 login demo demo@example.com
 
 S1=hmac-secret-Alpha-7f3a9c2e51d8
@@ -42,6 +43,7 @@ done
 # The test event signs with the stored secret: the receiver can check it.
 post demo "$I/$HID/test"
 is "test event: 303" "$STATUS" 303
+settle
 is "receiver got one request" "$(recv_count)" 1
 signed_text 1 "$T/signed1"
 is "signature is HMAC-SHA256(secret, timestamp.body)" "$(recv_get 1 header:x-settings-signature)" "sha256=$(hmac_hex "$S1" "$T/signed1")"
@@ -53,14 +55,17 @@ post demo "$I/$HID" integration_name="Signed renamed" "url=$RECV/ok" method=POST
 is "update with a blank secret: 303" "$STATUS" 303
 is "blank secret: ciphertext unchanged" "$(sql "SELECT credentials_encrypted FROM integrations_config WHERE id = '$HID'")" "$ct0"
 post demo "$I/$HID/test"
+settle
 signed_text 2 "$T/signed2"
 is "blank secret: still signs with the first secret" "$(recv_get 2 header:x-settings-signature)" "sha256=$(hmac_hex "$S1" "$T/signed2")"
 post demo "$I/$HID" integration_name="Signed renamed" "url=$RECV/ok" method=POST auth_type=hmac "secret=$S2"
 post demo "$I/$HID/test"
+settle
 signed_text 3 "$T/signed3"
 is "new secret: signs with it" "$(recv_get 3 header:x-settings-signature)" "sha256=$(hmac_hex "$S2" "$T/signed3")"
 post demo "$I/$HID" integration_name="Signed renamed" "url=$RECV/ok" method=POST auth_type=bearer secret=
 post demo "$I/$HID/test"
+settle
 is "bearer: the stored secret as the token" "$(recv_get 4 header:authorization)" "Bearer $S2"
 is "bearer: no signature header" "$(recv_get 4 header:x-settings-signature)" ""
 
@@ -103,9 +108,12 @@ is "rotation again: nothing left to do" "$out" 're-encrypted the secrets of 0 in
 
 # The old key leaves the ring: the new key alone still decrypts (the executable
 # run as CGI with the new ring), and the stack still holding only the old key cannot.
+worker_stop delivery
 n0=$(recv_count)
 CGI_ALLOW=1 CGI_KEYS="$NEW_KEY" cgi demo POST "$I/$HID/test"
 is "new ring only: test event 303" "$CGI_STATUS" 303
+SETTINGS_ALLOW_PRIVATE_WEBHOOKS=1 DATABASE_URL="$(APP_URL)" SETTINGS_CREDENTIALS_KEYS="$NEW_KEY" \
+	"${BUILD:-$ROOT/build}/bin/delivery" --once >"$T/once.out" 2>&1
 is "new ring only: sent" "$(recv_count)" $((n0 + 1))
 signed_text $((n0 + 1)) "$T/signed5"
 is "new ring only: signed with the same secret" "$(recv_get $((n0 + 1)) header:x-settings-signature)" "sha256=$(hmac_hex "$S2" "$T/signed5")"

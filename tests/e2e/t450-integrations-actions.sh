@@ -32,17 +32,17 @@ is "admin enables the disabled Sentry" "$(enabled $SENTRY)" t
 # Delete: a confirmation step that needs no JavaScript.
 get demo "$I/$SENTRY/delete"
 is "delete confirmation page: 200" "$STATUS" 200
-check "confirmation names it and posts confirm=yes" sh -c "grep -qF 'Delete “Error Tracking”?' '$T/body' && grep -qF 'name=\"confirm\" value=\"yes\"' '$T/body' && grep -qF 'action=\"$I/$SENTRY/delete\"' '$T/body'"
+check "confirmation names it and posts confirm=1" sh -c "grep -qF 'Delete “Error Tracking”?' '$T/body' && grep -qF 'name=\"confirm\" value=\"1\"' '$T/body' && grep -qF 'action=\"$I/$SENTRY/delete\"' '$T/body'"
 post demo "$I/$SENTRY/delete"
 is "delete without confirm: the confirmation again (200)" "$STATUS" 200
 is "delete without confirm: still there" "$(sql "SELECT count(*) FROM integrations_config WHERE id = '$SENTRY'")" 1
-post demo "$I/$SENTRY/delete" confirm=yes
+post demo "$I/$SENTRY/delete" confirm=1
 is "delete confirmed: 303" "$STATUS|$(location)" "303|$I"
 is "delete confirmed: gone" "$(sql "SELECT count(*) FROM integrations_config WHERE id = '$SENTRY'")" 0
 is "delete: audited with the old values" "$(sql "SELECT changes->'old'->>'integration_name', changes->'old'->'config_data'->>'environment' FROM audit_logs WHERE action = 'integration.deleted' AND resource_id = '$SENTRY'")" "Error Tracking|production"
 get demo "$I"
 check "list: deleted notice, row gone" sh -c "grep -qF 'Sentry integration “Error Tracking” deleted.' '$T/body' && ! grep -qF 'id=\"integration-$SENTRY\"' '$T/body'"
-post demo "$I/$SENTRY/delete" confirm=yes
+post demo "$I/$SENTRY/delete" confirm=1
 is "delete again: 404" "$STATUS" 404
 
 # CSRF: a POST without the form's token changes nothing.
@@ -64,7 +64,7 @@ for a in enable disable test; do
 	post demo "$I/$FOREIGN/$a"
 	is "foreign id: $a 404" "$STATUS" 404
 done
-post demo "$I/$FOREIGN/delete" confirm=yes
+post demo "$I/$FOREIGN/delete" confirm=1
 is "foreign id: delete 404" "$STATUS" 404
 for p in "$I/not-a-uuid" "$I/ffffffff-ffff-4fff-bfff-ffffffffffff"; do
 	get demo "$p"
@@ -86,7 +86,7 @@ get globex "/w/globex/settings/integrations/$SLACK"
 is "acme id under globex: 404" "$STATUS" 404
 post globex "/w/globex/settings/integrations/$SLACK/disable"
 is "acme id under globex: disable 404" "$STATUS" 404
-post globex "/w/globex/settings/integrations/$SLACK/delete" confirm=yes
+post globex "/w/globex/settings/integrations/$SLACK/delete" confirm=1
 is "acme id under globex: delete 404" "$STATUS" 404
 post globex "/w/globex/settings/integrations/$SLACK" "integration_name=Hijacked" channel_id=C01234567
 is "acme id under globex: update 404" "$STATUS" 404

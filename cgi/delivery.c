@@ -1,0 +1,705 @@
+/* delivery.c: the delivery worker: fans alerts out, sends deliveries and tests, health checks */
+#include <errno.h>
+#include <libpq-fe.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/select.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "integ_deliver.h"
+#include "integ_net.h"
+#include "integ_secrets.h"
+#include "integ_send.h"
+#include "util.h"
+
+/* Settings, from the environment (README, "Configuration"). */
+static struct {
+	const char *database_url;
+	const char *override;       /* SETTINGS_INTEGRATION_ENDPOINT_OVERRIDE, when honoured */
+	int allow_private;
+	long processes, batch, lease, tests_per_workspace, poll_ms, disable_after, purge_days;
+} cfg;
+
+static struct keyring *ring;
+static volatile sig_atomic_t stopping;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static long env_long(const char *name, long def, long min, long max)
+{
+	const char *v = getenv(name);
+	long n;
+
+	if (v == NULL || *v == '\0')
+		return def;
+	if (parse_long(v, min, max, &n) != 0) {
+		fprintf(stderr, "delivery: %s must be a number from %ld to %ld; using %ld\n", name,
+		        min, max, def);
+		return def;
+	}
+	return n;
+}
+
+static int configure(void)
+{
+	const char *v = getenv("SETTINGS_ALLOW_PRIVATE_WEBHOOKS");
+	char err[256];
+
+	cfg.database_url = getenv("DATABASE_URL");
+	if (cfg.database_url == NULL)
+		cfg.database_url = "";
+	cfg.allow_private = v != NULL && strcmp(v, "1") == 0;
+	v = getenv("SETTINGS_INTEGRATION_ENDPOINT_OVERRIDE");
+	if (v != NULL && *v != '\0') {
+		if (!cfg.allow_private)
+			fprintf(stderr, "delivery: SETTINGS_INTEGRATION_ENDPOINT_OVERRIDE is ignored "
+			        "without SETTINGS_ALLOW_PRIVATE_WEBHOOKS=1\n");
+		else
+			cfg.override = v;
+	}
+	cfg.processes = env_long("SETTINGS_DELIVERY_PROCESSES", 4, 1, 64);
+	cfg.batch = env_long("SETTINGS_DELIVERY_BATCH", 50, 1, 1000);
+	cfg.lease = env_long("SETTINGS_DELIVERY_LEASE_SECONDS", 30, 1, 3600);
+	cfg.tests_per_workspace = env_long("SETTINGS_DELIVERY_TESTS_PER_WORKSPACE", 2, 1, 100);
+	cfg.poll_ms = env_long("SETTINGS_DELIVERY_POLL_MS", 1000, 10, 60000);
+	cfg.disable_after = env_long("SETTINGS_DELIVERY_DISABLE_AFTER", 20, 0, 1000000);
+	cfg.purge_days = env_long("SETTINGS_DELIVERY_RETENTION_DAYS", 30, 1, 3650);
+	ring = keyring_parse(getenv("SETTINGS_CREDENTIALS_KEYS"), err, sizeof(err));
+	if (ring == NULL) {
+		fprintf(stderr, "delivery: SETTINGS_CREDENTIALS_KEYS: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Wait up to ms for a notification on settings_delivery (a new alert or
+ * delivery); drain them. Returns at once when one is already pending.
+ */
+static void wait_for_work(PGconn *db, long ms)
+{
+	PGnotify *n;
+	fd_set fds;
+	struct timeval tv;
+	int sock = PQsocket(db), got = 0;
+
+	PQconsumeInput(db);
+	while ((n = PQnotifies(db)) != NULL) {
+		PQfreemem(n);
+		got = 1;
+	}
+	if (got || sock < 0)
+		return;
+	FD_ZERO(&fds);
+	FD_SET(sock, &fds);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	if (select(sock + 1, &fds, NULL, NULL, &tv) > 0) {
+		PQconsumeInput(db);
+		while ((n = PQnotifies(db)) != NULL)
+			PQfreemem(n);
+	}
+}
+
+/* A connection as the application role; refuses a role that bypasses row-level security. */
+static PGconn *connect_db(void)
+{
+	PGconn *db = PQconnectdb(cfg.database_url);
+	PGresult *r;
+	int unsafe;
+
+	if (PQstatus(db) != CONNECTION_OK) {
+		fprintf(stderr, "delivery: database connection failed: %s", PQerrorMessage(db));
+		PQfinish(db);
+		return NULL;
+	}
+	r = PQexec(db, "SELECT r.rolsuper OR r.rolbypassrls OR EXISTS "
+	           "(SELECT 1 FROM pg_class c WHERE c.relowner = r.oid) "
+	           "FROM pg_roles r WHERE r.rolname = current_user");
+	unsafe = PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 ||
+	         strcmp(PQgetvalue(r, 0, 0), "f") != 0;
+	PQclear(r);
+	if (unsafe && getenv("SETTINGS_ALLOW_PRIVILEGED_DB_ROLE") == NULL) {
+		fprintf(stderr, "delivery: refusing to run: database role %s is a superuser, "
+		        "bypasses row-level security or owns tables\n", PQuser(db));
+		PQfinish(db);
+		return NULL;
+	}
+	PQclear(PQexec(db, "LISTEN settings_delivery"));
+	return db;
+}
+
+/* Run one statement; NULL (logged) unless it returned rows or completed. */
+static PGresult *run(PGconn *db, const char *sql, int n, const char *const *params)
+{
+	PGresult *r = PQexecParams(db, sql, n, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(r);
+
+	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+		fprintf(stderr, "delivery: %s", PQerrorMessage(db));
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+static const char *value(PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+/*
+ * Fan out up to 200 alerts in one transaction: each to the enabled
+ * integrations of its workspace whose filters match. Returns the alerts
+ * handled, -1 on a database error (nothing is lost: the transaction rolls
+ * back and the alerts stay for the next round).
+ */
+static int fan_out(PGconn *db)
+{
+	PGresult *r, *b;
+	int n, done = 0;
+	struct buf ids;
+
+	b = run(db, "BEGIN", 0, NULL);
+	if (b == NULL)
+		return -1;
+	PQclear(b);
+	r = run(db, "SELECT * FROM alert_claim(200)", 0, NULL);
+	if (r == NULL)
+		goto fail;
+	n = PQntuples(r);
+	buf_init(&ids);
+	for (int i = 0; i < n; i++) {
+		const char *alert = PQgetvalue(r, i, 0);
+
+		if (!PQgetisnull(r, i, 4) &&
+		    integ_filter_match(value(r, i, 5), value(r, i, 6), value(r, i, 7),
+		                       PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), value(r, i, 3))) {
+			buf_putc(&ids, ids.len ? ',' : '{');
+			buf_puts(&ids, PQgetvalue(r, i, 4));
+		}
+		if (i + 1 == n || strcmp(PQgetvalue(r, i + 1, 0), alert) != 0) {
+			const char *p[2] = { alert, NULL };
+
+			if (ids.len == 0)
+				buf_putc(&ids, '{');
+			buf_putc(&ids, '}');
+			p[1] = ids.data;
+			b = run(db, "SELECT alert_fanout($1::uuid, $2::uuid[])", 2, p);
+			if (b == NULL) {
+				buf_free(&ids);
+				PQclear(r);
+				goto fail;
+			}
+			PQclear(b);
+			buf_reset(&ids);
+			done++;
+		}
+	}
+	buf_free(&ids);
+	PQclear(r);
+	b = run(db, "COMMIT", 0, NULL);
+	if (b == NULL)
+		return -1;
+	PQclear(b);
+	return done;
+fail:
+	PQclear(PQexec(db, "ROLLBACK"));
+	return -1;
+}
+
+static int webhook_like_type(const char *type)
+{
+	return strcmp(type, "webhook") == 0 || strcmp(type, "custom") == 0;
+}
+
+/* Columns of delivery_claim(). */
+enum { C_ID, C_CLAIM, C_ATTEMPT, C_MAX, C_WS, C_SLUG, C_WSNAME, C_INTEG, C_TYPE, C_NAME,
+       C_CHANNEL, C_URL, C_METHOD, C_AUTH, C_TIMEOUT, C_ENV, C_SITE, C_SERVICE, C_CREDS,
+       C_KEY, C_BACKOFF, C_EVENT, C_TEST, C_SEVERITY, C_AGENT, C_TITLE, C_BODY, C_CREATED };
+
+/* The target of row i of a result whose config columns start at col. */
+static void target_from(PGresult *r, int i, int type_col, int col, struct integ_target *t,
+                        const struct integ_secrets *s)
+{
+	long timeout = 5000;
+
+	memset(t, 0, sizeof(*t));
+	t->type = PQgetvalue(r, i, type_col);
+	t->channel_id = value(r, i, col);
+	t->url = value(r, i, col + 1);
+	t->method = value(r, i, col + 2);
+	t->auth_type = value(r, i, col + 3);
+	if (value(r, i, col + 4) != NULL)
+		parse_long(value(r, i, col + 4), 100, 30000, &timeout);
+	t->timeout_ms = timeout;
+	t->environment = value(r, i, col + 5);
+	t->site = value(r, i, col + 6);
+	t->service_name = value(r, i, col + 7);
+	t->secrets = s;
+}
+
+/* What one delivery came to. */
+struct outcome {
+	int ok, retryable;
+	long status, latency_ms, retry_after;
+	char error[600];
+	struct buf request, response;
+};
+
+/* Send the built requests in order (a PagerDuty test: trigger, then resolve); stop at a failure. */
+static void send_all(struct integ_msg *m, int n, const struct integ_target *t, struct outcome *o)
+{
+	struct integ_result res;
+	struct integ_request rq;
+
+	o->ok = 1;
+	for (int k = 0; k < n; k++) {
+		char *masked = integ_msg_masked(&m[k], t);
+
+		if (k > 0) {
+			buf_puts(&o->request, "\n\n");
+			buf_puts(&o->response, "\n\n");
+		}
+		buf_puts(&o->request, masked);
+		free(masked);
+		memset(&rq, 0, sizeof(rq));
+		rq.url = m[k].url;
+		rq.method = m[k].method;
+		rq.body = m[k].body.data != NULL ? m[k].body.data : "";
+		rq.headers = (const char *const *)m[k].headers;
+		rq.timeout_ms = t->timeout_ms;
+		rq.allow_private = cfg.allow_private;
+		if (integ_send(&rq, &res) != 0) {
+			o->ok = 0;
+		} else if (m[k].slack_api && !integ_slack_ok(res.response)) {
+			o->ok = 0;
+			snprintf(res.error, sizeof(res.error), "Slack answered \"ok\": false: %.200s",
+			         res.response);
+		}
+		o->status = res.status;
+		o->latency_ms += res.latency_ms;
+		buf_puts(&o->response, res.response);
+		if (!o->ok) {
+			snprintf(o->error, sizeof(o->error), "%s", res.error);
+			o->retryable = integ_retryable(res.status, res.refused) && !m[k].slack_api;
+			/* Slack's own rate limit answers 429 with Retry-After: retried. */
+			if (m[k].slack_api && res.status == 429)
+				o->retryable = 1;
+			o->retry_after = integ_retry_after(res.retry_after, (long)time(NULL));
+			return;
+		}
+	}
+}
+
+/* Record one delivery's attempt (delivery_record); 0 ok. */
+static int record(PGconn *db, PGresult *r, int i, struct outcome *o, const char *retry_at)
+{
+	char status[24], latency[24], disable[24];
+	const char *p[10];
+	PGresult *x;
+
+	snprintf(status, sizeof(status), "%ld", o->status);
+	snprintf(latency, sizeof(latency), "%ld", o->latency_ms);
+	snprintf(disable, sizeof(disable), "%ld", cfg.disable_after);
+	/* The log keeps the first 4 KB of the answer. */
+	if (o->response.len > 4096) {
+		o->response.len = 4096;
+		o->response.data[4096] = '\0';
+	}
+	p[0] = PQgetvalue(r, i, C_ID);
+	p[1] = PQgetvalue(r, i, C_CLAIM);
+	p[2] = o->ok ? "true" : "false";
+	p[3] = retry_at;
+	p[4] = status;
+	p[5] = latency;
+	p[6] = o->ok ? NULL : o->error;
+	p[7] = o->request.data != NULL ? o->request.data : "";
+	p[8] = o->response.data != NULL ? o->response.data : "";
+	p[9] = disable;
+	x = run(db, "SELECT delivery_record($1::uuid, $2::uuid, $3::boolean, $4::timestamptz, "
+	        "$5::int, $6::int, $7, $8, $9, $10::int)", 10, p);
+	if (x == NULL)
+		return -1;
+	PQclear(x);
+	return 0;
+}
+
+/* Deliver row i of a claim. */
+static void deliver_one(PGconn *db, PGresult *r, int i, int64_t claimed_ms)
+{
+	struct integ_secrets s;
+	struct integ_target t;
+	struct integ_event ev;
+	struct integ_msg m[2];
+	struct outcome o;
+	const char *missing;
+	char retry_at[64] = "";
+	int n = 0;
+	long attempt = 1, max = 1;
+
+	memset(&o, 0, sizeof(o));
+	memset(m, 0, sizeof(m));
+	buf_init(&o.request);
+	buf_init(&o.response);
+	memset(&s, 0, sizeof(s));
+	if (value(r, i, C_CREDS) != NULL &&
+	    integ_secrets_decrypt(ring, value(r, i, C_KEY), value(r, i, C_CREDS),
+	                          PQgetvalue(r, i, C_WS), PQgetvalue(r, i, C_INTEG), &s) != 0) {
+		snprintf(o.error, sizeof(o.error), "The stored secrets cannot be read with the "
+		         "configured encryption keys (key \"%s\").", value(r, i, C_KEY));
+		goto done;
+	}
+	target_from(r, i, C_TYPE, C_CHANNEL, &t, &s);
+	memset(&ev, 0, sizeof(ev));
+	ev.delivery_id = PQgetvalue(r, i, C_ID);
+	ev.event_type = PQgetvalue(r, i, C_EVENT);
+	ev.test = strcmp(PQgetvalue(r, i, C_TEST), "t") == 0;
+	ev.severity = PQgetvalue(r, i, C_SEVERITY);
+	ev.agent = value(r, i, C_AGENT);
+	ev.title = PQgetvalue(r, i, C_TITLE);
+	ev.body = value(r, i, C_BODY);
+	ev.created_at = PQgetvalue(r, i, C_CREATED);
+	ev.workspace_id = PQgetvalue(r, i, C_WS);
+	ev.workspace_slug = PQgetvalue(r, i, C_SLUG);
+	ev.workspace_name = PQgetvalue(r, i, C_WSNAME);
+	ev.integration_id = PQgetvalue(r, i, C_INTEG);
+	ev.integration_name = PQgetvalue(r, i, C_NAME);
+	if ((missing = integ_missing(&t)) != NULL) {
+		snprintf(o.error, sizeof(o.error), "Not sent: the integration has no %s.", missing);
+		goto done;
+	}
+	n = integ_build(&t, &ev, webhook_like_type(t.type) ? NULL : cfg.override, time(NULL), m);
+	if (n == 0) {
+		snprintf(o.error, sizeof(o.error), "Not sent: the integration's settings are incomplete.");
+		goto done;
+	}
+	/* A send that may outlast the lease first extends it; a lost claim sends nothing. */
+	if (now_ms() - claimed_ms + t.timeout_ms * n > cfg.lease * 1000L / 2) {
+		char secs[24];
+		const char *p[3] = { ev.delivery_id, PQgetvalue(r, i, C_CLAIM), secs };
+		PGresult *x;
+
+		snprintf(secs, sizeof(secs), "%ld", cfg.lease + t.timeout_ms * n / 1000 + 1);
+		x = run(db, "SELECT delivery_lease($1::uuid, $2::uuid, $3::int)", 3, p);
+		if (x == NULL || strcmp(PQgetvalue(x, 0, 0), "t") != 0) {
+			PQclear(x);
+			goto out;
+		}
+		PQclear(x);
+	}
+	send_all(m, n, &t, &o);
+done:
+	parse_long(PQgetvalue(r, i, C_ATTEMPT), 0, 1000, &attempt);
+	parse_long(PQgetvalue(r, i, C_MAX), 1, 1000, &max);
+	if (!o.ok && o.retryable && attempt < max) {
+		unsigned char j[2];
+		struct timespec now;
+		time_t at;
+		struct tm tm;
+		char when[24];
+
+		crypto_random(j, sizeof(j));
+		clock_gettime(CLOCK_REALTIME, &now);
+		at = now.tv_sec + integ_backoff_seconds(PQgetvalue(r, i, C_BACKOFF), (int)attempt,
+		                                        (unsigned)(j[0] << 8 | j[1]) % 1000,
+		                                        o.retry_after);
+		gmtime_r(&at, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+		/* To the millisecond: "retry in 1 s" is never "at the next whole second". */
+		snprintf(retry_at, sizeof(retry_at), "%s.%03ld+00", when, now.tv_nsec / 1000000);
+	}
+	record(db, r, i, &o, retry_at[0] ? retry_at : NULL);
+out:
+	for (int k = 0; k < 2; k++)
+		integ_msg_free(&m[k]);
+	integ_secrets_wipe(&s);
+	buf_free(&o.request);
+	buf_free(&o.response);
+}
+
+/* Claim a batch and deliver it. Returns the deliveries claimed, -1 on a database error. */
+static int deliver_batch(PGconn *db)
+{
+	char batch[24], lease[24], tests[24];
+	const char *p[3] = { batch, lease, tests };
+	PGresult *r;
+	int64_t t0 = now_ms();
+	int n;
+
+	snprintf(batch, sizeof(batch), "%ld", cfg.batch);
+	snprintf(lease, sizeof(lease), "%ld", cfg.lease);
+	snprintf(tests, sizeof(tests), "%ld", cfg.tests_per_workspace);
+	r = run(db, "SELECT * FROM delivery_claim($1::int, $2::int, $3::int)", 3, p);
+	if (r == NULL)
+		return -1;
+	n = PQntuples(r);
+	for (int i = 0; i < n && !stopping; i++)
+		deliver_one(db, r, i, t0);
+	/* Stopping: what was claimed and not sent goes back to the queue at once. */
+	if (stopping && n > 0) {
+		const char *c[1] = { PQgetvalue(r, 0, C_CLAIM) };
+
+		PQclear(run(db, "SELECT delivery_release($1::uuid)", 1, c));
+	}
+	PQclear(r);
+	return n;
+}
+
+/* One sender process: fan out, deliver, sleep when idle; purge once an hour (process 0). */
+static int sender(int index)
+{
+	PGconn *db = NULL;
+	time_t next_purge = 0;
+
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		return 0;
+	while (!stopping) {
+		int busy = 0, a, b;
+
+		if (db == NULL || PQstatus(db) != CONNECTION_OK) {
+			if (db != NULL)
+				PQfinish(db);
+			if ((db = connect_db()) == NULL) {
+				sleep(1);
+				continue;
+			}
+		}
+		a = fan_out(db);
+		b = deliver_batch(db);
+		busy = a > 0 || b > 0;
+		if (index == 0 && time(NULL) >= next_purge) {
+			char days[24];
+			const char *p[1] = { days };
+			PGresult *r;
+
+			snprintf(days, sizeof(days), "%ld", cfg.purge_days);
+			r = run(db, "SELECT delivery_purge($1::int)", 1, p);
+			PQclear(r);
+			next_purge = time(NULL) + 3600;
+		}
+		if (!busy)
+			wait_for_work(db, cfg.poll_ms);
+	}
+	if (db != NULL)
+		PQfinish(db);
+	return 0;
+}
+
+/*
+ * The worker: SETTINGS_DELIVERY_PROCESSES sender processes, each replaced
+ * when it dies; SIGTERM or SIGINT stops them (each finishes the delivery in
+ * hand; what it had claimed and not sent is claimed again after the lease).
+ */
+static int serve(void)
+{
+	pid_t kids[64];
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	for (long i = 0; i < cfg.processes; i++)
+		kids[i] = 0;
+	fprintf(stderr, "delivery: %ld sender processes%s\n", cfg.processes,
+	        cfg.override ? ", every service sent to the endpoint override" : "");
+	while (!stopping) {
+		int status;
+		pid_t dead;
+
+		for (long i = 0; i < cfg.processes; i++) {
+			if (kids[i] != 0)
+				continue;
+			kids[i] = fork();
+			if (kids[i] == 0)
+				_exit(sender((int)i));
+			if (kids[i] < 0) {
+				kids[i] = 0;
+				sleep(1);
+			}
+		}
+		dead = waitpid(-1, &status, 0);
+		if (dead < 0 && errno != EINTR)
+			sleep(1);
+		for (long i = 0; i < cfg.processes; i++)
+			if (kids[i] == dead)
+				kids[i] = 0;
+		if (dead > 0 && !stopping) {
+			fprintf(stderr, "delivery: sender %d ended; starting another\n", (int)dead);
+			usleep(100000);
+		}
+	}
+	for (long i = 0; i < cfg.processes; i++)
+		if (kids[i] > 0)
+			kill(kids[i], SIGTERM);
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
+	return 0;
+}
+
+/* Columns of integration_health_targets(). */
+enum { H_ID, H_WS, H_TYPE, H_CONFIG, H_CREDS = H_CONFIG + 8, H_KEY };
+
+static const char *field_words(const char *field)
+{
+	static const char *const words[][2] = {
+		{ "bot_token", "bot token" }, { "routing_key", "routing key" }, { "dsn", "DSN" },
+		{ "api_key", "API key" }, { "secret", "secret" }, { "url", "URL" },
+		{ "channel_id", "channel ID" },
+	};
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcmp(words[i][0], field) == 0)
+			return words[i][1];
+	return field;
+}
+
+/*
+ * delivery --check-health: what can be checked without sending an alert.
+ * Slack: auth.test with the bot token; Datadog: API key validation;
+ * webhook and custom: DNS, connection and TLS through the SSRF guard.
+ * An integration missing its secret is "unknown" and says what is missing;
+ * PagerDuty and Sentry keep the health their deliveries gave them.
+ */
+static int check_health(void)
+{
+	PGconn *db = connect_db();
+	PGresult *r;
+	int failed = 0;
+
+	if (db == NULL)
+		return 1;
+	r = run(db, "SELECT * FROM integration_health_targets()", 0, NULL);
+	if (r == NULL) {
+		PQfinish(db);
+		return 1;
+	}
+	for (int i = 0; i < PQntuples(r); i++) {
+		struct integ_secrets s;
+		struct integ_target t;
+		struct integ_msg m;
+		struct integ_request rq;
+		struct integ_result res;
+		const char *missing, *health = NULL, *p[3];
+		char msg[700];
+		PGresult *x;
+
+		memset(&s, 0, sizeof(s));
+		memset(&m, 0, sizeof(m));
+		if (value(r, i, H_CREDS) != NULL &&
+		    integ_secrets_decrypt(ring, value(r, i, H_KEY), value(r, i, H_CREDS),
+		                          PQgetvalue(r, i, H_WS), PQgetvalue(r, i, H_ID), &s) != 0) {
+			health = "unhealthy";
+			snprintf(msg, sizeof(msg), "The stored secrets cannot be read with the "
+			         "configured encryption keys.");
+			goto record;
+		}
+		target_from(r, i, H_TYPE, H_CONFIG, &t, &s);
+		if ((missing = integ_missing(&t)) != NULL) {
+			health = "unknown";
+			snprintf(msg, sizeof(msg), "No %s set: nothing can be delivered until it is.",
+			         field_words(missing));
+			goto record;
+		}
+		memset(&rq, 0, sizeof(rq));
+		rq.timeout_ms = t.timeout_ms < 10000 ? 10000 : t.timeout_ms;
+		rq.allow_private = cfg.allow_private;
+		if (integ_build_check(&t, cfg.override, &m)) {
+			rq.url = m.url;
+			rq.method = m.method;
+			/* auth.test is a POST without parameters: an empty body, not a GET. */
+			rq.body = m.body.data != NULL ? m.body.data
+			          : strcmp(m.method, "GET") == 0 ? NULL : "";
+			rq.headers = (const char *const *)m.headers;
+			if (integ_send(&rq, &res) == 0 && (!m.slack_api || integ_slack_ok(res.response))) {
+				health = "healthy";
+				snprintf(msg, sizeof(msg), "%s", strcmp(t.type, "slack") == 0
+				         ? "Slack accepted the bot token (auth.test)."
+				         : "Datadog accepted the API key.");
+			} else {
+				health = "unhealthy";
+				snprintf(msg, sizeof(msg), "Health check failed: %s",
+				         res.error[0] ? res.error : "the service refused the credentials.");
+			}
+		} else if (webhook_like_type(t.type)) {
+			rq.url = t.url;
+			rq.method = "GET";
+			rq.connect_only = 1;
+			if (integ_send(&rq, &res) == 0) {
+				health = "healthy";
+				snprintf(msg, sizeof(msg), "Reachable: the name resolves, the connection "
+				         "and TLS succeed.");
+			} else {
+				health = "unhealthy";
+				snprintf(msg, sizeof(msg), "Not reachable: %s", res.error);
+			}
+		} else {
+			snprintf(msg, sizeof(msg), "Credentials set; %s can only be checked by a "
+			         "delivery (send a test event).", t.type);
+		}
+record:
+		p[0] = PQgetvalue(r, i, H_ID);
+		p[1] = health;
+		p[2] = msg;
+		x = run(db, "SELECT integration_health_record($1::uuid, $2, $3)", 3, p);
+		if (x == NULL)
+			failed = 1;
+		PQclear(x);
+		integ_msg_free(&m);
+		integ_secrets_wipe(&s);
+	}
+	PQclear(r);
+	PQfinish(db);
+	return failed;
+}
+
+static const char usage[] =
+    "usage: delivery                  run the delivery worker (foreground)\n"
+    "       delivery --once           fan out and deliver what is due, then exit\n"
+    "       delivery --check-health   check every enabled integration once, then exit\n"
+    "\n"
+    "Environment: DATABASE_URL, SETTINGS_CREDENTIALS_KEYS, SETTINGS_DELIVERY_PROCESSES,\n"
+    "SETTINGS_DELIVERY_BATCH, SETTINGS_DELIVERY_LEASE_SECONDS,\n"
+    "SETTINGS_DELIVERY_TESTS_PER_WORKSPACE, SETTINGS_DELIVERY_POLL_MS,\n"
+    "SETTINGS_DELIVERY_DISABLE_AFTER, SETTINGS_DELIVERY_RETENTION_DAYS (see the README).\n";
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--check-health") != 0 &&
+	                 strcmp(argv[1], "--once") != 0)) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (configure() != 0)
+		return 1;
+	if (argc == 2 && strcmp(argv[1], "--check-health") == 0)
+		return check_health();
+	if (argc == 2) {
+		PGconn *db = connect_db();
+		int a, b;
+
+		if (db == NULL)
+			return 1;
+		a = fan_out(db);
+		b = deliver_batch(db);
+		PQfinish(db);
+		return a < 0 || b < 0;
+	}
+	return serve();
+}

@@ -1,0 +1,55 @@
+#!/bin/sh
+# bench-delivery.sh: the delivery worker's throughput: BENCH_ALERTS alerts
+# (default 1000) fanned out to 10 webhook integrations of one workspace and
+# delivered to the local receiver (tests/e2e/integrations-receiver.py, counting
+# only), beside what the receiver alone takes from wrk. Its own cluster.
+set -eu
+export VAR=${BENCH_VAR:-$(mktemp -d /tmp/settings-bench-delivery.XXXXXX)}
+export PGPORT=${BENCH_PGPORT:-15960}
+export PG_FSYNC=off
+RPORT=${BENCH_RECEIVER_PORT:-18961}
+ALERTS=${BENCH_ALERTS:-1000}
+. "$(dirname "$0")/lib.sh"
+
+cleanup() {
+	# The receiver first: stack_stop waits for every child.
+	if [ -n "${RECV_PID:-}" ]; then kill "$RECV_PID" 2>/dev/null || true; fi
+	stack_stop
+	pg_stop; rm -rf "$VAR"
+}
+trap cleanup EXIT INT TERM
+
+pg_start >/dev/null
+dev_secrets
+mkdir -p "$VAR/recv"
+RECEIVER_RECORD=0 RECEIVER_SECONDS=3600 python3 "$ROOT/tests/e2e/integrations-receiver.py" "$VAR/recv" "$RPORT" &
+RECV_PID=$!
+i=0; while [ ! -f "$VAR/recv/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+RECV="http://127.0.0.1:$RPORT"
+
+echo "delivery: $ALERTS alerts x 10 webhook integrations, one worker (${SETTINGS_DELIVERY_PROCESSES:-4} sender processes)"
+rps=$(wrk -t2 -c16 -d5s "$RECV/ok" | awk '/^Requests\/sec/ { printf "%d", $2 }')
+printf '%-34s %9s req/s\n' "receiver alone (wrk, 16 connections)" "$rps"
+rm -f "$VAR/recv/count"
+
+psql_super >/dev/null <<SQL
+UPDATE integrations_config SET is_enabled = false;
+INSERT INTO integrations_config (workspace_id, integration_type, integration_name, config_data)
+SELECT '00000000-0000-0000-0000-000000000001', 'webhook', 'Bench ' || n,
+       jsonb_build_object('url', '$RECV/ok', 'method', 'POST', 'auth_type', 'none', 'timeout_ms', 5000)
+  FROM generate_series(1, 10) n;
+SQL
+psql_super -c "SELECT alert_enqueue('00000000-0000-0000-0000-000000000001', 'error_spike', 'error', NULL, 'Bench ' || n, 'x') FROM generate_series(1, $ALERTS) n" >/dev/null
+t0=$(date +%s%N)
+worker_start delivery DATABASE_URL="$(APP_URL)" SETTINGS_ALLOW_PRIVATE_WEBHOOKS=1
+total=$((ALERTS * 10))
+while [ "$(psql_super -tAc "SELECT count(*) FROM integration_deliveries WHERE status = 'delivered'")" -lt "$total" ]; do
+	sleep 0.2
+	if [ $(( ($(date +%s%N) - t0) / 1000000000 )) -gt 600 ]; then echo "gave up after 600 s" >&2; exit 1; fi
+done
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+worker_stop delivery
+awk -v a="$ALERTS" -v d="$total" -v ms="$ms" -v r="$rps" 'BEGIN {
+	printf "%-34s %9d alerts/s (%d deliveries/s, %.1f s in all)\n", "worker: enqueue to delivered", a * 1000 / ms, d * 1000 / ms, ms / 1000
+	printf "worker deliveries / receiver alone: %.2f\n", d * 1000 / ms / r
+}'

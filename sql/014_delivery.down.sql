@@ -1,0 +1,21 @@
+-- 014_delivery (down)
+DROP FUNCTION integration_health_record(uuid, text, text);
+DROP FUNCTION integration_health_targets();
+DROP FUNCTION delivery_purge(integer);
+DROP FUNCTION delivery_record(uuid, uuid, boolean, timestamptz, integer, integer, text, text, text, integer);
+DROP FUNCTION delivery_release(uuid);
+DROP FUNCTION delivery_lease(uuid, uuid, integer);
+DROP FUNCTION delivery_claim(integer, integer, integer);
+DROP FUNCTION alert_fanout(uuid, uuid[]);
+DROP FUNCTION alert_claim(integer);
+DROP FUNCTION alert_enqueue(uuid, text, text, text, text, text);
+REVOKE SELECT, INSERT ON integration_deliveries FROM settings_app;
+REVOKE SELECT ON alert_events, integration_delivery_attempts FROM settings_app;
+ALTER TABLE integrations_config DROP COLUMN disabled_reason;
+ALTER TABLE integrations_config DROP COLUMN consecutive_failures;
+DROP TABLE integration_delivery_attempts;
+DROP TRIGGER integration_deliveries_notify ON integration_deliveries;
+DROP TRIGGER alert_events_notify ON alert_events;
+DROP TABLE integration_deliveries;
+DROP TABLE alert_events;
+DROP FUNCTION delivery_notify();
