@@ -27,8 +27,6 @@ from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = os.environ["ROOT"]
 BASE = "http://127.0.0.1:%s" % os.environ["PORT"]
@@ -119,6 +117,7 @@ class Suite:
         self.failed = 0
         self.report = {}      # page state -> width -> {"overflow": px, "axe": {rule: nodes}, "hidden": n}
         self.shots = []
+        self.posts = []       # (URL, status) of every form POST the browsers sent
 
     def ok(self, cond, desc, detail=None):
         self.n += 1
@@ -172,6 +171,7 @@ class Browser:
         self.width = 1280
         self.d.set_window_size(self.width, HEIGHT)
         self.last_status = None
+        self.posts = {}       # requestId -> URL of form POSTs not yet answered
 
     def quit(self):
         try:
@@ -188,8 +188,18 @@ class Browser:
                 m = json.loads(entry["message"])["message"]
             except (ValueError, KeyError):
                 continue
-            if m.get("method") == "Network.responseReceived" and m["params"].get("type") == "Document":
-                status = m["params"]["response"]["status"]
+            meth, par = m.get("method"), m.get("params", {})
+            if meth == "Network.requestWillBeSent" and par.get("type") == "Document":
+                # A redirect ends the request before it: a form POST answered 303.
+                rid = par.get("requestId")
+                if "redirectResponse" in par and rid in self.posts:
+                    self.suite.posts.append((self.posts.pop(rid), par["redirectResponse"]["status"]))
+                if par["request"]["method"] == "POST":
+                    self.posts[rid] = par["request"]["url"]
+            elif meth == "Network.responseReceived" and par.get("type") == "Document":
+                status = par["response"]["status"]
+                if par.get("requestId") in self.posts:
+                    self.suite.posts.append((self.posts.pop(par["requestId"]), status))
         if status is not None:
             self.last_status = status
         return self.last_status
@@ -203,12 +213,21 @@ class Browser:
         """Click a button or link (scrolled into view first) and return the status of what loads."""
         self._status()
         self.d.execute_script("arguments[0].scrollIntoView({block: 'center'});", el)
-        old = self.d.find_element(By.TAG_NAME, "html")
+        el_text = el.text or el.get_attribute("value") or el.tag_name
+        self.d.execute_script("window.__settingsPage = 1;")
         el.click()
-        # The click starts a navigation (a form POST or a link): wait until the old page is gone.
-        WebDriverWait(self.d, 30, poll_frequency=0.05).until(EC.staleness_of(old))
-        WebDriverWait(self.d, 30, poll_frequency=0.05).until(
-            lambda d: d.execute_script("return document.readyState") == "complete")
+        # The click starts a navigation (a form POST or a link): wait until the old page is
+        # gone and the new one has loaded.
+        end = time.time() + 30
+        while True:
+            try:
+                if self.d.execute_script("return !window.__settingsPage && document.readyState === 'complete'"):
+                    break
+            except WebDriverException:
+                pass                        # between two documents
+            if time.time() > end:
+                raise AssertionError("the click on %s did not load a page" % el_text)
+            time.sleep(0.03)
         return self._status()
 
     def pick(self, el):

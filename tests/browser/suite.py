@@ -486,6 +486,10 @@ def main():
         if recv:
             recv[0].kill()
         reset_seed()
+    refused = [p for p in s.posts if p[1] == 403]
+    s.ok(len(s.posts) > 40 and not refused,
+         "the browser's %d form POSTs (Origin: null or same origin) were never refused as cross-site" % len(s.posts),
+         "\n".join("%s %s" % p for p in refused))
     s.write_report()
     axe = sum(n for st in s.report.values() for w in st.values() for n in w.get("axe", {}).values())
     over = sum(1 for st in s.report.values() for w in st.values() if w.get("overflow"))
