@@ -274,6 +274,7 @@ def group_billing(s, b):
     st = b.click(b.find("//a[starts-with(normalize-space(.), 'Cancel subscription')]"))
     s.eq(st, 200, "cancel: a confirmation page")
     b.check_page("billing: cancel confirmation")
+    # tighten: issue 10 adds confirm=1 to this form (b.confirm_form() then finds it).
     st = b.click(b.find("//form[contains(@action, '/billing/cancel')]//button"))
     s.eq((st, billing_row()), (200, "starter|annual|true"), "cancel: confirmed, set to end")
     s.ok(b.css("form[action$='/billing/resume']"), "cancel: the page offers to resume")
@@ -327,6 +328,15 @@ def group_integrations(s, b, recv_url, recv_dir):
         b.check_page("create form: %s" % typ)
         if typ == "webhook":
             b.shot("integration-form")
+        if typ == "slack":
+            # A mistake first: the form comes back (422) with the input kept and the error beside it.
+            b.fill("integration_name", name)
+            b.fill("channel_id", "general")
+            st = b.click(b.find("//form[contains(@class, 'integ-form')]//button[@type='submit']"))
+            s.ok(st == 422 and b.find("//input[@name='channel_id']").get_attribute("aria-invalid") == "true"
+                 and b.find("//input[@name='integration_name']").get_attribute("value") == name,
+                 "slack: a wrong channel id: 422, the field marked, the input kept", st)
+            b.check_page("create form with an error: slack")
         b.fill("integration_name", name)
         for k, v in fields.items():
             if v is None:
@@ -492,7 +502,7 @@ def main():
             recv[0].kill()
         reset_seed()
     refused = [p for p in s.posts if p[1] == 403]
-    s.ok(len(s.posts) > 40 and not refused,
+    s.ok(len(s.posts) > (0 if only else 40) and not refused,
          "the browser's %d form POSTs (Origin: null or same origin) were never refused as cross-site" % len(s.posts),
          "\n".join("%s %s" % p for p in refused))
     s.write_report()
