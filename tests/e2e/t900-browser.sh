@@ -8,6 +8,9 @@ set -u
 AXE_VERSION=4.14.1
 AXE_DIR=${BUILD:-$ROOT/build}/axe
 export AXE_JS="$AXE_DIR/node_modules/axe-core/axe.min.js"
+# npm and Chromium keep caches under HOME; some CI environments have none.
+[ -n "${HOME:-}" ] || export HOME="$AXE_DIR"
+mkdir -p "$AXE_DIR"
 if [ ! -f "$AXE_JS" ] || ! grep -q "axe v$AXE_VERSION" "$AXE_JS"; then
 	log=$(mktemp)
 	if ! npm install --prefix "$AXE_DIR" --no-save --no-package-lock --no-audit --no-fund \
