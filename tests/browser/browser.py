@@ -118,6 +118,7 @@ class Suite:
         self.report = {}      # page state -> width -> {"overflow": px, "axe": {rule: nodes}, "hidden": n}
         self.shots = []
         self.posts = []       # (URL, status) of every form POST the browsers sent
+        self.origins = {}     # Origin header of those POSTs -> how many
 
     def ok(self, cond, desc, detail=None):
         self.n += 1
@@ -196,6 +197,9 @@ class Browser:
                     self.suite.posts.append((self.posts.pop(rid), par["redirectResponse"]["status"]))
                 if par["request"]["method"] == "POST":
                     self.posts[rid] = par["request"]["url"]
+                    h = {k.lower(): v for k, v in par["request"].get("headers", {}).items()}
+                    o = h.get("origin", "(none)")
+                    self.suite.origins[o] = self.suite.origins.get(o, 0) + 1
             elif meth == "Network.responseReceived" and par.get("type") == "Document":
                 status = par["response"]["status"]
                 if par.get("requestId") in self.posts:

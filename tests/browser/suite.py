@@ -502,6 +502,7 @@ def main():
             recv[0].kill()
         reset_seed()
     refused = [p for p in s.posts if p[1] == 403]
+    s.note("form POSTs by Origin header: %s" % ", ".join("%s: %d" % kv for kv in sorted(s.origins.items())))
     s.ok(len(s.posts) > (0 if only else 40) and not refused,
          "the browser's %d form POSTs (Origin: null or same origin) were never refused as cross-site" % len(s.posts),
          "\n".join("%s %s" % p for p in refused))
