@@ -21,7 +21,7 @@ LIBS     = $(PKG_LIBS) -lfcgi -lcrypt
 # The shared library: everything in cgi/ that is not a page.
 LIB_SRC  = util http tmpl crypto db rbac server app cache
 # Pages: one executable each, built when its source exists.
-PAGES    = $(filter $(patsubst cgi/%.c,%,$(wildcard cgi/*.c)),auth invite team billing integrations)
+PAGES    = $(filter $(patsubst cgi/%.c,%,$(wildcard cgi/*.c)),auth invite team billing integrations general apikeys audit)
 # Extra per-page objects (e.g. the billing cycle command) may be added below.
 
 B        = build
@@ -70,8 +70,13 @@ $(INTEG_TESTS): $(B)/san/test_integ_%: tests/unit/test_integ_%.c $(B)/san/integ_
 unit: $(UNIT_BIN)
 	@sh tests/run-unit.sh $(UNIT_BIN)
 
-# Start everything in the foreground; Ctrl-C stops it all.
-run: deps all
+# Start everything in the foreground; Ctrl-C stops it all. The build is
+# quiet (its output goes to var/log/build.log and is shown only if it fails).
+run: deps
+	@mkdir -p "$(VAR)/log"; \
+	if ! $(MAKE) --no-print-directory -s all >"$(VAR)/log/build.log" 2>&1; then \
+		cat "$(VAR)/log/build.log"; echo "make run: the build failed (log: $(VAR)/log/build.log)"; exit 1; \
+	fi
 	@sh scripts/run.sh
 
 # Every test: unit, database, CGI-level and end-to-end through nginx.
@@ -108,7 +113,7 @@ install: all
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/lib/settings/bin/
 	cp -R templates static sql nginx $(DESTDIR)$(PREFIX)/share/settings/
 	install -d $(DESTDIR)$(PREFIX)/share/settings/scripts
-	install -m 0755 scripts/migrate.sh $(DESTDIR)$(PREFIX)/share/settings/scripts/
+	install -m 0755 scripts/migrate.sh scripts/settings-purge $(DESTDIR)$(PREFIX)/share/settings/scripts/
 
 clean:
 	rm -rf $(B)

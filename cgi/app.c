@@ -181,6 +181,11 @@ static void fill_switcher(struct ctx *c, const char *lines)
 		tvars_set(row, "name", name);
 		tvars_set(row, "role", role);
 		tvars_set_bool(row, "current", c->ws != NULL && strcmp(c->ws->slug, line) == 0);
+		/* Where an error page sends someone who is lost: their first workspace. */
+		if (n == 0) {
+			tvars_set(c->vars, "home_slug", line);
+			tvars_set(c->vars, "home_name", name);
+		}
 		n++;
 	}
 	tvars_set_bool(c->vars, "several_workspaces", n > 1);
@@ -355,6 +360,9 @@ static void fill_layout(struct ctx *c)
 		tvars_set_bool(v, "can_manage_team", rbac_can(c->ws->role, PERM_MANAGE_TEAM));
 		tvars_set_bool(v, "can_manage_integrations",
 		               rbac_can(c->ws->role, PERM_MANAGE_INTEGRATIONS));
+		tvars_set_bool(v, "can_view_api_keys", rbac_can(c->ws->role, PERM_VIEW_API_KEYS));
+		/* The audit log: owners and admins, as the team's management. */
+		tvars_set_bool(v, "can_view_audit", rbac_can(c->ws->role, PERM_MANAGE_TEAM));
 	}
 	if (notice != NULL && strcmp(c->req->method, "GET") == 0) {
 		const char *text = http_decode(c->arena, notice, strlen(notice), 0);
@@ -383,11 +391,60 @@ void page_render(struct ctx *c, int status, const char *name)
 	tmpl_render(t, c->vars, &c->resp->body);
 }
 
+/* What went wrong, in words, for the heading of an error page. */
+static const char *error_title(int status)
+{
+	static const struct { int status; const char *title; } titles[] = {
+		{ 400, "This request could not be understood" },
+		{ 403, "This action is not allowed" },
+		{ 404, "Page not found" },
+		{ 405, "This address does not accept that request" },
+		{ 409, "This change is not possible" },
+		{ 410, "This link is no longer valid" },
+		{ 413, "The form is too large" },
+		{ 415, "This kind of form is not accepted" },
+		{ 422, "Some fields need attention" },
+		{ 429, "Too many attempts" },
+		{ 500, "Something went wrong" },
+		{ 503, "Temporarily unavailable" },
+	};
+
+	for (size_t i = 0; i < sizeof(titles) / sizeof(titles[0]); i++)
+		if (titles[i].status == status)
+			return titles[i].title;
+	return http_reason(status);
+}
+
 void page_error(struct ctx *c, int status, const char *message)
 {
-	tvars_setf(c->vars, "title", "%d %s", status, http_reason(status));
+	tvars_set(c->vars, "title", error_title(status));
+	tvars_set(c->vars, "reason", http_reason(status));
 	tvars_set(c->vars, "message", message);
 	page_render(c, status, "error.tmpl");
+}
+
+int app_stream_begin(struct ctx *c, const char *content_type)
+{
+	struct buf head;
+	int rc;
+
+	c->resp->status = 200;
+	c->resp->content_type = content_type;
+	c->resp->streamed = 1;
+	buf_init(&head);
+	resp_serialise(c->resp, &head);
+	rc = server_write(head.data, head.len);
+	buf_free(&head);
+	return rc;
+}
+
+int app_stream_write(struct ctx *c, struct buf *part)
+{
+	int rc = server_write(part->data, part->len);
+
+	(void)c;
+	buf_reset(part);
+	return rc;
 }
 
 void page_redirect_notice(struct ctx *c, const char *location, const char *notice)
@@ -409,7 +466,8 @@ int require_perm(struct ctx *c, enum perm perm)
 		return 1;
 	page_error(c, 403, arena_printf(c->arena,
 	           "This needs the %s role in this workspace; you are %s.",
-	           rbac_roles_for(perm), c->ws ? role_name(c->ws->role) : "not a member"));
+	           rbac_roles_for(perm), c->ws ? with_article(c->arena, role_name(c->ws->role))
+	                                       : "not a member"));
 	return 0;
 }
 
@@ -598,6 +656,29 @@ static void cache_store(const struct ctx *c, const struct buf *out)
 	cache_put(c->cache_ident, c->cache_valid, out->data, out->len);
 }
 
+/*
+ * 404 for an address no route knows. Someone signed in still gets their
+ * layout and a way back to their own workspace (error.tmpl), so the session
+ * is looked up here too; the transaction it opens is rolled back.
+ */
+static void not_found(struct ctx *c)
+{
+	if (db_ensure() == 0 && session_load(c, NULL, NULL) == 0 && c->session != NULL) {
+		const char *params[1] = { c->session->user_id };
+		PGresult *r = db_exec(c, "home_workspace", 1, params, NULL);
+
+		if (r != NULL && PQntuples(r) == 1) {
+			tvars_set(c->vars, "home_slug", PQgetvalue(r, 0, 0));
+			tvars_set(c->vars, "home_name", PQgetvalue(r, 0, 1));
+		}
+		PQclear(r);
+		c->csrf = c->session->csrf;
+		c->resp->no_store = 1;
+		fill_layout(c);
+	}
+	page_error(c, 404, "There is no page at this address.");
+}
+
 static void dispatch(struct ctx *c)
 {
 	const struct route *route = NULL;
@@ -621,7 +702,7 @@ static void dispatch(struct ctx *c)
 			page_error(c, 405, "This address does not accept that kind of request.");
 			return;
 		}
-		page_error(c, 404, "There is no page at this address.");
+		not_found(c);
 		return;
 	}
 	http_validate(c->req, route->fields, route->nfields);
@@ -749,7 +830,12 @@ static void handle(char **envp, http_reader read, void *read_ctx, struct buf *ou
 		if (!commit && resp.status < 400)
 			c.db_failed = 1;
 	}
-	if (c.db_failed) {
+	if (c.db_failed && resp.streamed) {
+		/* Too late for an error page: the answer ends short, the log says why. */
+		app_log(&c, "a streamed answer ended early: database error");
+		if (db_conn() != NULL && PQstatus(db_conn()) != CONNECTION_OK)
+			db_close();
+	} else if (c.db_failed) {
 		/* The connection may be gone; drop it so the next request reconnects. */
 		if (db_conn() != NULL && PQstatus(db_conn()) != CONNECTION_OK)
 			db_close();
@@ -762,7 +848,8 @@ static void handle(char **envp, http_reader read, void *read_ctx, struct buf *ou
 	}
 	if (strcmp(req.method, "HEAD") == 0)
 		buf_reset(&resp.body);
-	resp_serialise(&resp, out);
+	if (!resp.streamed)
+		resp_serialise(&resp, out);
 	cache_store(&c, out);
 	fprintf(stderr, "[%s] %s %s %d %lldms\n", id, req.method ? req.method : "-",
 	        req.path ? req.path : "-", resp.status, (long long)(now_ms() - t0));

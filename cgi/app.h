@@ -190,6 +190,16 @@ void page_error(struct ctx *c, int status, const char *message);
 /* 303 to location with a one-time notice shown by the next page. */
 void page_redirect_notice(struct ctx *c, const char *location, const char *notice);
 
+/*
+ * An answer too large to hold (a CSV export): app_stream_begin sends the
+ * status line and headers now (200, content_type, the headers already
+ * added, no Content-Length); each app_stream_write sends part and empties
+ * it. 0 ok, -1 when the client went away. The transaction still ends
+ * after the handler returns.
+ */
+int app_stream_begin(struct ctx *c, const char *content_type);
+int app_stream_write(struct ctx *c, struct buf *part);
+
 /* 1 when the person may do perm here; otherwise answers the 403 page and returns 0. */
 int require_perm(struct ctx *c, enum perm perm);
 

@@ -18,6 +18,11 @@ static const struct stmt stmts[] = {
 	{ "login_failure_add", "INSERT INTO login_attempts (email, ip) VALUES ($1, $2::inet)" },
 	{ "login_failures_clear", "DELETE FROM login_attempts WHERE email = $1" },
 	{ "first_workspace", "SELECT slug FROM auth_user_workspaces($1::uuid) LIMIT 1" },
+	/* The no-workspace page offers to restore a workspace deleted less than 30 days ago. */
+	{ "deleted_workspaces",
+	  "SELECT slug, name, to_char(deleted_at AT TIME ZONE 'UTC', 'FMMonth FMDD, YYYY'), "
+	  "       to_char(purge_at AT TIME ZONE 'UTC', 'FMMonth FMDD, YYYY') "
+	  "  FROM workspace_deleted_list($1::uuid)" },
 };
 
 enum { K_EMAIL, K_PASSWORD, K_NEXT, K__MAX };
@@ -44,6 +49,25 @@ static const char *home_path(struct ctx *c, const char *user_id)
 	return path;
 }
 
+/* The workspaces user_id may restore, into loop "deleted" (general_deleted.tmpl). */
+static void deleted_fill(struct ctx *c, const char *user_id)
+{
+	const char *params[1] = { user_id };
+	PGresult *r = db_exec(c, "deleted_workspaces", 1, params, NULL);
+
+	if (r == NULL)
+		return;
+	for (int i = 0; i < PQntuples(r); i++) {
+		struct tvars *row = tvars_loop_add(c->vars, "deleted");
+
+		tvars_set(row, "slug", PQgetvalue(r, i, 0));
+		tvars_set(row, "name", PQgetvalue(r, i, 1));
+		tvars_set(row, "deleted_on", PQgetvalue(r, i, 2));
+		tvars_set(row, "purge_on", PQgetvalue(r, i, 3));
+	}
+	PQclear(r);
+}
+
 /*
  * GET /login: the form (200). Someone already signed in goes on to next or
  * their first workspace (303), or is told they belong to none (200).
@@ -64,6 +88,10 @@ static void login_get(struct ctx *c)
 		if (c->db_failed)
 			return;
 		tvars_set(c->vars, "no_workspace", "1");
+		deleted_fill(c, c->session->user_id);
+		tvars_set(c->vars, "title", "No active workspace");
+		page_render(c, 200, "login.tmpl");
+		return;
 	}
 	tvars_set(c->vars, "title", "Sign in");
 	tvars_set(c->vars, "next", http_field(c->req, K_NEXT));

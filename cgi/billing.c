@@ -68,18 +68,17 @@ static const struct stmt stmts[] = {
 	  "       (SELECT count(*) FROM integrations_config i "
 	  "         WHERE i.workspace_id = bc.workspace_id "
 	  "           AND i.integration_type IN ('webhook', 'custom')), "
+	  /* Seats: every pending invitation holds one, as on the team page and
+	   * in the seat limit (team.c, team_seats). */
 	  "       (SELECT count(*) FROM team_members tm "
 	  "         WHERE tm.workspace_id = bc.workspace_id AND tm.status = 'pending' "
-	  "           AND tm.deleted_at IS NULL "
-	  "           AND (tm.invitation_expires_at IS NULL OR tm.invitation_expires_at > now())), "
+	  "           AND tm.deleted_at IS NULL), "
 	  "       coalesce(bc.overage_allowed, false), "
-	  "       bc.billing_cycle_start, to_char(bc.billing_cycle_start, 'FMMonth FMDD, YYYY'), "
-	  "       bc.billing_cycle_end, to_char(bc.billing_cycle_end, 'FMMonth FMDD, YYYY'), "
-	  "       bc.next_billing_date, to_char(bc.next_billing_date, 'FMMonth FMDD, YYYY'), "
+	  "       bc.billing_cycle_start, bc.billing_cycle_end, bc.billing_cycle_end + 1, "
+	  "       bc.next_billing_date, "
 	  "       coalesce(bc.auto_renew, false), coalesce(bc.cancellation_requested, false), "
 	  "       bc.cancellation_effective_date, "
-	  "       to_char(bc.cancellation_effective_date, 'FMMonth FMDD, YYYY'), "
-	  "       bc.trial_ends_at::date, to_char(bc.trial_ends_at, 'FMMonth FMDD, YYYY'), "
+	  "       (bc.trial_ends_at AT TIME ZONE 'UTC')::date, "
 	  "       ceil(extract(epoch FROM bc.trial_ends_at - now()) / 86400)::bigint, "
 	  "       bc.payment_method_brand, bc.payment_method_last4 "
 	  "  FROM billing_config bc "
@@ -197,9 +196,8 @@ enum {
 	B_ID, B_PLAN, B_STATUS, B_INTERVAL, B_MONTHLY, B_ANNUAL,
 	B_TRACES_LIMIT, B_MEMBERS_LIMIT, B_KEYS_LIMIT, B_RETENTION, B_CUSTOM_LIMIT,
 	B_TRACES, B_MEMBERS, B_KEYS, B_CUSTOM, B_PENDING, B_OVERAGE,
-	B_CYCLE_START, B_CYCLE_START_TEXT, B_CYCLE_END, B_CYCLE_END_TEXT,
-	B_NEXT, B_NEXT_TEXT, B_AUTO_RENEW, B_CANCEL, B_CANCEL_DATE, B_CANCEL_DATE_TEXT,
-	B_TRIAL_END, B_TRIAL_END_TEXT, B_TRIAL_DAYS, B_BRAND, B_LAST4, B__MAX
+	B_CYCLE_START, B_CYCLE_END, B_CYCLE_RESET, B_NEXT, B_AUTO_RENEW, B_CANCEL, B_CANCEL_DATE,
+	B_TRIAL_END, B_TRIAL_DAYS, B_BRAND, B_LAST4, B__MAX
 };
 
 /* Columns of plan_catalog / plan_find. */
@@ -213,14 +211,22 @@ struct billing {
 	const char *v[B__MAX];
 };
 
-enum { K_PLAN_TYPE, K_BILLING_INTERVAL, K__MAX };
+enum { K_PLAN_TYPE, K_BILLING_INTERVAL, K_CONFIRM, K__MAX };
 
 static const char *const intervals[] = { "monthly", "annual", NULL };
+static const char *const confirm_choices[] = { "1", NULL };
 
 static const struct field_spec plan_fields[K__MAX] = {
 	/* Which plans exist is the catalog's business: checked against it. */
 	[K_PLAN_TYPE] = { "plan_type", valid_line, 1, 32, NULL, 0, 0 },
 	[K_BILLING_INTERVAL] = { "billing_interval", valid_choice, 1, 16, intervals, 0, 0 },
+	[K_CONFIRM] = { "confirm", valid_choice, 1, 1, confirm_choices, 0, 0 },
+};
+
+/* POST .../billing/cancel: only a confirmed one acts. */
+enum { C_CONFIRM, C__MAX };
+static const struct field_spec cancel_fields[C__MAX] = {
+	[C_CONFIRM] = { "confirm", valid_choice, 1, 1, confirm_choices, 0, 0 },
 };
 
 /* A plan's display name ("professional" -> "Professional"). */
@@ -255,6 +261,12 @@ static const char *status_label(const char *status)
 static int text_is(const char *a, const char *b)
 {
 	return a != NULL && strcmp(a, b) == 0;
+}
+
+/* A date column ("2026-12-01") in the one style of every page: "1 December 2026". */
+static const char *day(struct ctx *c, const char *iso)
+{
+	return iso != NULL ? date_words(c->arena, iso) : NULL;
 }
 
 /* A non-negative count or limit; -1 for NULL (unlimited) or junk. */
@@ -410,6 +422,9 @@ static void meter_add(struct ctx *c, const char *key, const char *title, const c
 	}
 }
 
+static int plan_blockers(struct ctx *c, const struct billing *b, const PGresult *p, int i,
+                         struct tvars *into, const char *loop);
+
 /* The plan catalog as comparison rows (and the choices of the plan form). */
 static int catalog_fill(struct ctx *c, const struct billing *b)
 {
@@ -436,6 +451,9 @@ static int catalog_fill(struct ctx *c, const struct billing *b)
 		tvars_set_bool(row, "current", current);
 		tvars_set_bool(row, "self_serve", text_is(PQgetvalue(r, i, P_SELF_SERVE), "t"));
 		tvars_set_bool(row, "checked", chosen != NULL ? strcmp(chosen, type) == 0 : current);
+		/* Limits visible before submitting: what keeps the workspace off this plan. */
+		if (b != NULL && !current && text_is(PQgetvalue(r, i, P_SELF_SERVE), "t"))
+			tvars_set_bool(row, "blocked", plan_blockers(c, b, r, i, row, "blockers") > 0);
 	}
 	PQclear(r);
 	return 0;
@@ -450,11 +468,19 @@ static void plan_fill(struct ctx *c, const struct billing *b)
 	int annual = text_is(interval, "annual");
 	const char *price = annual ? b->v[B_ANNUAL] : b->v[B_MONTHLY];
 
+	int cancel_pending = text_is(b->v[B_CANCEL], "t") && !text_is(status, "canceled");
+
 	tvars_set(c->vars, "plan_type", b->v[B_PLAN]);
 	tvars_set(c->vars, "plan_name", plan_label(b->v[B_PLAN]));
-	tvars_set(c->vars, "plan_status", status);
-	tvars_set(c->vars, "status_label", status_label(status));
+	tvars_set(c->vars, "plan_status", cancel_pending ? "canceling" : status);
+	/* A cancelled plan still runs until its end: say when, not "Active". */
+	if (cancel_pending && b->v[B_CANCEL_DATE] != NULL)
+		tvars_setf(c->vars, "status_label", "Cancels on %s", day(c, b->v[B_CANCEL_DATE]));
+	else
+		tvars_set(c->vars, "status_label", cancel_pending ? "Cancels at the end of the cycle"
+		                                                  : status_label(status));
 	tvars_set(c->vars, "interval_label", annual ? "Annual" : "Monthly");
+	tvars_set_bool(c->vars, "annual", annual);
 	if (price != NULL)
 		tvars_setf(c->vars, "price_text", "$%s per %s", price, annual ? "year" : "month");
 	else
@@ -462,15 +488,17 @@ static void plan_fill(struct ctx *c, const struct billing *b)
 	tvars_set(c->vars, text_is(chosen ? chosen : interval, "annual") ? "interval_annual" : "interval_monthly", "1");
 
 	tvars_set(c->vars, "cycle_start", b->v[B_CYCLE_START]);
-	tvars_set(c->vars, "cycle_start_text", b->v[B_CYCLE_START_TEXT]);
+	tvars_set(c->vars, "cycle_start_text", day(c, b->v[B_CYCLE_START]));
 	tvars_set(c->vars, "cycle_end", b->v[B_CYCLE_END]);
-	tvars_set(c->vars, "cycle_end_text", b->v[B_CYCLE_END_TEXT]);
+	tvars_set(c->vars, "cycle_end_text", day(c, b->v[B_CYCLE_END]));
+	tvars_set(c->vars, "cycle_reset", b->v[B_CYCLE_RESET]);
+	tvars_set(c->vars, "cycle_reset_text", day(c, b->v[B_CYCLE_RESET]));
 	tvars_set(c->vars, "next_billing", b->v[B_NEXT]);
-	tvars_set(c->vars, "next_billing_text", b->v[B_NEXT_TEXT]);
+	tvars_set(c->vars, "next_billing_text", day(c, b->v[B_NEXT]));
 	tvars_set_bool(c->vars, "auto_renew", text_is(b->v[B_AUTO_RENEW], "t"));
-	tvars_set_bool(c->vars, "cancel_pending", text_is(b->v[B_CANCEL], "t") && !text_is(status, "canceled"));
+	tvars_set_bool(c->vars, "cancel_pending", cancel_pending);
 	tvars_set(c->vars, "cancel_date", b->v[B_CANCEL_DATE]);
-	tvars_set(c->vars, "cancel_date_text", b->v[B_CANCEL_DATE_TEXT]);
+	tvars_set(c->vars, "cancel_date_text", day(c, b->v[B_CANCEL_DATE]));
 	tvars_set_bool(c->vars, "can_cancel", !text_is(status, "canceled") && !text_is(b->v[B_PLAN], "free") &&
 	               !text_is(b->v[B_CANCEL], "t"));
 
@@ -484,7 +512,7 @@ static void plan_fill(struct ctx *c, const struct billing *b)
 		if (b->v[B_TRIAL_DAYS] != NULL && parse_long(b->v[B_TRIAL_DAYS], LONG_MIN, LONG_MAX, &days) != 0)
 			days = 0;
 		tvars_set(c->vars, "trial_end", b->v[B_TRIAL_END]);
-		tvars_set(c->vars, "trial_end_text", b->v[B_TRIAL_END_TEXT]);
+		tvars_set(c->vars, "trial_end_text", day(c, b->v[B_TRIAL_END]));
 		if (days > 0)
 			tvars_setf(c->vars, "trial_left", "%ld day%s left", days, days == 1 ? "" : "s");
 		else
@@ -505,16 +533,24 @@ static void usage_fill(struct ctx *c, const struct billing *b)
 
 	meter_add(c, "traces", "Traces this month", "traces", "trace",
 	          number(b->v[B_TRACES]), number(b->v[B_TRACES_LIMIT]), overage);
-	meter_add(c, "members", "Team members", "team members", "team member",
-	          number(b->v[B_MEMBERS]), number(b->v[B_MEMBERS_LIMIT]), overage);
+	/* Seats as the team page counts them and the seat limit applies them. */
+	meter_add(c, "members", "Team seats", "seats", "seat",
+	          number(b->v[B_MEMBERS]) + (pending > 0 ? pending : 0),
+	          number(b->v[B_MEMBERS_LIMIT]), overage);
 	meter_add(c, "api_keys", "API keys", "API keys", "API key",
 	          number(b->v[B_KEYS]), number(b->v[B_KEYS_LIMIT]), overage);
 	meter_add(c, "custom", "Custom integrations (webhook and custom)", "custom integrations",
 	          "custom integration", number(b->v[B_CUSTOM]), number(b->v[B_CUSTOM_LIMIT]), overage);
-	if (pending > 0)
+	if (pending > 0) {
+		long members = number(b->v[B_MEMBERS]);
+
 		tvars_setf(c->vars, "pending_note",
-		           "%ld pending invitation%s also count%s toward the team member limit.",
-		           pending, pending == 1 ? "" : "s", pending == 1 ? "s" : "");
+		           "%ld active member%s and %ld pending invitation%s: an invitation holds a seat "
+		           "until it is accepted or revoked.", members < 0 ? 0 : members,
+		           members == 1 ? "" : "s", pending, pending == 1 ? "" : "s");
+	} else {
+		tvars_set(c->vars, "pending_note", "Active members and pending invitations each hold a seat.");
+	}
 	tvars_set(c->vars, "retention_days", b->v[B_RETENTION]);
 	tvars_set_bool(c->vars, "overage_allowed", overage);
 }
@@ -589,14 +625,15 @@ static int audited_update(struct ctx *c, const char *stmt, int nparams, const ch
 }
 
 /*
- * The limits a move to plan p would leave exceeded: each one where usage is
- * above the new limit and the new limit is lower than the current one (so
- * moving up while over a limit is never refused). Adds rows to the
- * "refusals" loop; returns how many.
+ * The limits a move to the plan in row i of p (plan_catalog or plan_find)
+ * would leave exceeded: each one where usage is above the new limit and the
+ * new limit is lower than the current one (so moving up while over a limit
+ * is never refused). Adds rows to the loop of into; returns how many.
  */
-static int downgrade_refusals(struct ctx *c, const struct billing *b, const PGresult *p)
+static int plan_blockers(struct ctx *c, const struct billing *b, const PGresult *p, int i,
+                         struct tvars *into, const char *loop)
 {
-	const char *plan = plan_label(PQgetvalue(p, 0, P_TYPE));
+	const char *plan = plan_label(PQgetvalue(p, i, P_TYPE));
 	struct {
 		long used, limit, current;
 		const char *what;
@@ -605,58 +642,147 @@ static int downgrade_refusals(struct ctx *c, const struct billing *b, const PGre
 	int n = 0;
 
 	checks[0].used = number(b->v[B_TRACES]);
-	checks[0].limit = number(PQgetisnull(p, 0, P_TRACES) ? NULL : PQgetvalue(p, 0, P_TRACES));
+	checks[0].limit = number(PQgetisnull(p, i, P_TRACES) ? NULL : PQgetvalue(p, i, P_TRACES));
 	checks[0].current = number(b->v[B_TRACES_LIMIT]);
 	checks[0].what = arena_printf(c->arena, "Traces this month: %s used",
 	                              count_text(c, checks[0].used));
 	/* Pending invitations hold a seat too (they become members on acceptance). */
 	checks[1].used = members + (pending > 0 ? pending : 0);
-	checks[1].limit = number(PQgetisnull(p, 0, P_MEMBERS) ? NULL : PQgetvalue(p, 0, P_MEMBERS));
+	checks[1].limit = number(PQgetisnull(p, i, P_MEMBERS) ? NULL : PQgetvalue(p, i, P_MEMBERS));
 	checks[1].current = number(b->v[B_MEMBERS_LIMIT]);
 	checks[1].what = pending > 0
 	    ? arena_printf(c->arena, "Team members: %ld active and %ld pending invitation%s",
 	                   members, pending, pending == 1 ? "" : "s")
 	    : arena_printf(c->arena, "Team members: %ld active", members);
 	checks[2].used = number(b->v[B_KEYS]);
-	checks[2].limit = number(PQgetisnull(p, 0, P_KEYS) ? NULL : PQgetvalue(p, 0, P_KEYS));
+	checks[2].limit = number(PQgetisnull(p, i, P_KEYS) ? NULL : PQgetvalue(p, i, P_KEYS));
 	checks[2].current = number(b->v[B_KEYS_LIMIT]);
 	checks[2].what = arena_printf(c->arena, "API keys: %ld active", checks[2].used);
 	checks[3].used = number(b->v[B_CUSTOM]);
-	checks[3].limit = number(PQgetisnull(p, 0, P_CUSTOM) ? NULL : PQgetvalue(p, 0, P_CUSTOM));
+	checks[3].limit = number(PQgetisnull(p, i, P_CUSTOM) ? NULL : PQgetvalue(p, i, P_CUSTOM));
 	checks[3].current = number(b->v[B_CUSTOM_LIMIT]);
 	checks[3].what = arena_printf(c->arena, "Custom integrations: %ld", checks[3].used);
 
-	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+	for (size_t k = 0; k < sizeof(checks) / sizeof(checks[0]); k++) {
 		struct tvars *row;
 
-		if (checks[i].limit < 0 || checks[i].used <= checks[i].limit)
+		if (checks[k].limit < 0 || checks[k].used <= checks[k].limit)
 			continue;
-		if (checks[i].current >= 0 && checks[i].limit >= checks[i].current)
+		if (checks[k].current >= 0 && checks[k].limit >= checks[k].current)
 			continue;
-		row = tvars_loop_add(c->vars, "refusals");
-		tvars_setf(row, "text", "%s; the %s plan allows %s.", checks[i].what, plan,
-		           count_text(c, checks[i].limit));
+		row = tvars_loop_add(into, loop);
+		tvars_setf(row, "text", "%s; the %s plan allows %s.", checks[k].what, plan,
+		           count_text(c, checks[k].limit));
 		n++;
 	}
 	return n;
 }
 
+/* One row of the plan confirmation: what changes, from what to what. */
+static void change_row(struct ctx *c, const char *what, const char *from, const char *to,
+                       const char *note)
+{
+	struct tvars *row;
+
+	if (from != NULL && to != NULL && strcmp(from, to) == 0)
+		return;
+	row = tvars_loop_add(c->vars, "changes");
+	tvars_set(row, "what", what);
+	tvars_set(row, "from", from != NULL ? from : "None");
+	tvars_set(row, "to", to != NULL ? to : "None");
+	tvars_set(row, "note", note);
+}
+
+/* A limit in words for the confirmation: "100,000", "Unlimited", "None". */
+static const char *limit_words(struct ctx *c, const char *limit)
+{
+	long n = number(limit);
+
+	return n == 0 ? "None" : limit_text(c, limit);
+}
+
 /*
- * POST /w/{slug}/settings/billing/plan (plan_type, billing_interval): limits
- * and prices copied from the catalog. 303 with a notice; 422 for a missing,
- * unknown or non-self-serve plan (enterprise) or a bad interval; 409 when
- * usage is above a lower limit of the new plan; 404 without a billing row.
+ * The confirmation of a plan change (SPEC: the plan changes only on a POST
+ * with confirm=1): what the price and interval become, each limit that
+ * changes, and the traces that a shorter retention will no longer keep.
+ */
+static void plan_confirm(struct ctx *c, const struct billing *b, const PGresult *p,
+                         const char *interval)
+{
+	int annual = text_is(interval, "annual"), was_annual = text_is(b->v[B_INTERVAL], "annual");
+	const char *was_price = was_annual ? b->v[B_ANNUAL] : b->v[B_MONTHLY];
+	const char *price = db_value(c, p, 0, annual ? P_ANNUAL : P_MONTHLY);
+	const char *plan = PQgetvalue(p, 0, P_TYPE);
+	long old_days = number(b->v[B_RETENTION]), new_days = number(PQgetvalue(p, 0, P_RETENTION));
+	static const struct { int b, p; const char *what; } limits[] = {
+		{ B_TRACES_LIMIT, P_TRACES, "Traces per month" },
+		{ B_MEMBERS_LIMIT, P_MEMBERS, "Team seats" },
+		{ B_KEYS_LIMIT, P_KEYS, "API keys" },
+		{ B_CUSTOM_LIMIT, P_CUSTOM, "Custom integrations" },
+	};
+
+	tvars_set(c->vars, "title", "Change plan");
+	tvars_set(c->vars, "nav", "billing");
+	tvars_set(c->vars, "new_plan_type", plan);
+	tvars_set(c->vars, "new_plan_name", plan_label(plan));
+	tvars_set(c->vars, "new_interval", annual ? "annual" : "monthly");
+	tvars_set(c->vars, "plan_name", plan_label(b->v[B_PLAN]));
+	change_row(c, "Plan", plan_label(b->v[B_PLAN]), plan_label(plan), NULL);
+	change_row(c, "Billing interval", was_annual ? "Annual" : "Monthly",
+	           annual ? "Annual" : "Monthly", NULL);
+	change_row(c, "Price",
+	           was_price ? arena_printf(c->arena, "$%s per %s", was_price, was_annual ? "year" : "month")
+	                     : "By contract",
+	           price ? arena_printf(c->arena, "$%s per %s", price, annual ? "year" : "month")
+	                 : "By contract", NULL);
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+		const char *to = db_value(c, p, 0, limits[i].p);
+
+		change_row(c, limits[i].what, limit_words(c, b->v[limits[i].b]), limit_words(c, to),
+		           NULL);
+	}
+	if (old_days != new_days)
+		change_row(c, "Data retention",
+		           old_days < 0 ? "Not set" : arena_printf(c->arena, "%ld days", old_days),
+		           arena_printf(c->arena, "%ld days", new_days),
+		           old_days < 0 || new_days < old_days
+		           ? arena_printf(c->arena, "Traces older than %ld days will no longer be kept.",
+		                          new_days) : NULL);
+	if (text_is(b->v[B_STATUS], "canceled"))
+		tvars_set_bool(c->vars, "restarts", 1);
+	else if (text_is(b->v[B_CANCEL], "t"))
+		tvars_set_bool(c->vars, "keeps_cancel", 1);
+	tvars_set(c->vars, "cancel_date", b->v[B_CANCEL_DATE]);
+	tvars_set(c->vars, "cancel_date_text", day(c, b->v[B_CANCEL_DATE]));
+	page_render(c, 200, "billing_plan_confirm.tmpl");
+}
+
+/*
+ * GET and POST /w/{slug}/settings/billing/plan (plan_type,
+ * billing_interval, confirm): a GET, or a POST without confirm=1, answers
+ * 200 with the confirmation that says what will change; a POST with
+ * confirm=1 copies the catalog's limits and prices and answers 303 with a
+ * notice. 422 for a missing, unknown or non-self-serve plan (enterprise) or
+ * a bad interval; 409 when usage is above a lower limit of the new plan;
+ * 404 without a billing row.
  */
 static void plan_post(struct ctx *c)
 {
 	const char *plan = http_field(c->req, K_PLAN_TYPE);
 	const char *interval = http_field(c->req, K_BILLING_INTERVAL);
+	int is_post = strcmp(c->req->method, "POST") == 0;
 	const char *params[4];
 	struct billing b;
 	PGresult *p = NULL;
 	int bad = 0;
 
-	if (!billing_begin(c))
+	if (!is_post && c->req->fields[K_PLAN_TYPE].raw == NULL &&
+	    c->req->fields[K_BILLING_INTERVAL].raw == NULL) {
+		/* Nothing chosen yet: the plans are on the billing page. */
+		resp_redirect(c->resp, billing_path(c));
+		return;
+	}
+	if (is_post ? !billing_begin(c) : rollover(c) != 0)
 		return;
 	form_keep(c);
 	if (interval == NULL) {
@@ -687,8 +813,10 @@ static void plan_post(struct ctx *c)
 		billing_show(c, 422);
 		return;
 	}
-	if (billing_load(c, &b) != 1) {
+	if ((bad = billing_load(c, &b)) != 1) {
 		PQclear(p);
+		if (bad == 0)
+			page_error(c, 404, "This workspace has no billing account.");
 		return;
 	}
 	if (text_is(b.v[B_PLAN], plan) && text_is(b.v[B_INTERVAL], interval) && !text_is(b.v[B_STATUS], "canceled")) {
@@ -698,13 +826,18 @@ static void plan_post(struct ctx *c)
 		    plan_label(plan), text_is(interval, "annual") ? "annually" : "monthly"));
 		return;
 	}
-	if (downgrade_refusals(c, &b, p) > 0) {
+	if (plan_blockers(c, &b, p, 0, c->vars, "refusals") > 0) {
 		PQclear(p);
 		tvars_set(c->vars, "plan_refused", arena_printf(c->arena,
 		          "You cannot move to the %s plan while usage is above its limits:",
 		          plan_label(plan)));
 		form_error(c, "plan_type", "Usage is above this plan's limits (see above).");
 		billing_show(c, 409);
+		return;
+	}
+	if (!is_post || http_field(c->req, K_CONFIRM) == NULL) {
+		plan_confirm(c, &b, p, interval);
+		PQclear(p);
 		return;
 	}
 	PQclear(p);
@@ -743,15 +876,20 @@ static void cancel_get(struct ctx *c)
 }
 
 /*
- * POST /w/{slug}/settings/billing/cancel: cancel at the end of the cycle
- * (cancellation_requested, effective date = cycle end, no auto-renew). 303;
- * 409 when the subscription has ended already or the plan is free.
+ * POST /w/{slug}/settings/billing/cancel (confirm=1): cancel at the end of
+ * the cycle (cancellation_requested, effective date = cycle end, no
+ * auto-renew). 303; without confirm=1 the confirmation page (200); 409 when
+ * the subscription has ended already or the plan is free.
  */
 static void cancel_post(struct ctx *c)
 {
 	const char *params[2];
 	struct billing b;
 
+	if (http_field(c->req, C_CONFIRM) == NULL) {
+		cancel_get(c);
+		return;
+	}
 	if (!billing_begin(c) || billing_load(c, &b) != 1)
 		return;
 	if (text_is(b.v[B_STATUS], "canceled")) {
@@ -765,7 +903,7 @@ static void cancel_post(struct ctx *c)
 	if (text_is(b.v[B_CANCEL], "t")) {
 		page_redirect_notice(c, billing_path(c), arena_printf(c->arena,
 		    "The subscription is already set to end on %s. Nothing changed.",
-		    b.v[B_CANCEL_DATE_TEXT] ? b.v[B_CANCEL_DATE_TEXT] : "the end of the cycle"));
+		    b.v[B_CANCEL_DATE] ? day(c, b.v[B_CANCEL_DATE]) : "the end of the cycle"));
 		return;
 	}
 	params[0] = c->ws->id;
@@ -776,7 +914,7 @@ static void cancel_post(struct ctx *c)
 	}
 	page_redirect_notice(c, billing_path(c), arena_printf(c->arena,
 	    "Your %s plan will end on %s. You can resume it until then.",
-	    plan_label(b.v[B_PLAN]), b.v[B_CYCLE_END_TEXT] ? b.v[B_CYCLE_END_TEXT] : "today"));
+	    plan_label(b.v[B_PLAN]), b.v[B_CYCLE_END] ? day(c, b.v[B_CYCLE_END]) : "today"));
 }
 
 /*
@@ -1061,18 +1199,21 @@ static void webhook_post(struct ctx *c)
 
 static const struct route routes[] = {
 	{ "GET", "/w/*/settings/billing", billing_get, ROUTE_WORKSPACE, PERM_VIEW_BILLING, NULL, 0 },
+	{ "GET", "/w/*/settings/billing/plan", plan_post, ROUTE_WORKSPACE, PERM_MANAGE_BILLING,
+	  plan_fields, K__MAX },
 	{ "POST", "/w/*/settings/billing/plan", plan_post, ROUTE_WORKSPACE, PERM_MANAGE_BILLING,
 	  plan_fields, K__MAX },
 	{ "GET", "/w/*/settings/billing/cancel", cancel_get, ROUTE_WORKSPACE, PERM_MANAGE_BILLING,
 	  NULL, 0 },
 	{ "POST", "/w/*/settings/billing/cancel", cancel_post, ROUTE_WORKSPACE, PERM_MANAGE_BILLING,
-	  NULL, 0 },
+	  cancel_fields, C__MAX },
 	{ "POST", "/w/*/settings/billing/resume", resume_post, ROUTE_WORKSPACE, PERM_MANAGE_BILLING,
 	  NULL, 0 },
 	{ "POST", "/webhooks/stripe", webhook_post, ROUTE_PUBLIC | ROUTE_NO_CSRF, PERM_NONE, NULL, 0 },
 };
 
-static const char *const templates[] = { "billing.tmpl", "billing_cancel.tmpl", NULL };
+static const char *const templates[] = { "billing.tmpl", "billing_cancel.tmpl",
+                                         "billing_plan_confirm.tmpl", NULL };
 
 static const struct page page = {
 	"billing", routes, sizeof(routes) / sizeof(routes[0]),

@@ -17,6 +17,8 @@ static const struct stmt common_stmts[] = {
 	  "(SELECT 1 FROM pg_class c WHERE c.relowner = r.oid) "
 	  "FROM pg_roles r WHERE r.rolname = current_user" },
 	{ "health", "SELECT 1" },
+	/* Where an error page sends someone signed in: the workspace sign-in leads to. */
+	{ "home_workspace", "SELECT slug, name FROM auth_user_workspaces($1::uuid) LIMIT 1" },
 	{ "session_context",
 	  "SELECT session_id, user_id, user_email, user_name, csrf_token, "
 	  "workspace_id, workspace_name, workspace_slug, member_id, member_role, workspaces "

@@ -488,7 +488,8 @@ void resp_serialise(const struct resp *w, struct buf *out)
 {
 	buf_printf(out, "Status: %d %s\r\n", w->status, http_reason(w->status));
 	buf_printf(out, "Content-Type: %s\r\n", w->content_type);
-	buf_printf(out, "Content-Length: %zu\r\n", w->body.len);
+	if (!w->streamed)
+		buf_printf(out, "Content-Length: %zu\r\n", w->body.len);
 	buf_puts(out,
 	         "Content-Security-Policy: default-src 'none'; style-src 'self'; "
 	         "img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
@@ -511,6 +512,6 @@ void resp_serialise(const struct resp *w, struct buf *out)
 	if (w->headers.len)
 		buf_append(out, w->headers.data, w->headers.len);
 	buf_puts(out, "\r\n");
-	if (w->body.len)
+	if (w->body.len && !w->streamed)
 		buf_append(out, w->body.data, w->body.len);
 }

@@ -140,6 +140,7 @@ struct resp {
 	int no_store;              /* Cache-Control: no-store (signed-in pages) */
 	int token_in_url;          /* Referrer-Policy: strict-origin (a token is in the URL) */
 	int https;                 /* served over TLS: Strict-Transport-Security */
+	int streamed;              /* the body goes out in parts: no Content-Length, no body here */
 	const char *content_type;
 };
 

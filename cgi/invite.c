@@ -12,7 +12,7 @@ static const struct stmt stmts[] = {
 	  "SELECT user_id, workspace_name, role, status, "
 	  "       invited_by_name, invitation_email, user_has_password, deleted, "
 	  "       expires_at IS NULL OR expires_at <= now(), "
-	  "       to_char(expires_at AT TIME ZONE 'UTC', 'FMDD FMMonth YYYY, HH24:MI \"UTC\"'), "
+	  "       to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
 	  "       greatest(0, floor(extract(epoch FROM expires_at - now())))::bigint "
 	  "  FROM invitation_lookup($1)" },
 	{ "invite_spent", "SELECT invitation_token_spent($1)" },
@@ -46,6 +46,7 @@ struct invitation {
 	const char *inviter;
 	const char *email;
 	const char *expires;       /* "3 May 2025, 14:00 UTC" */
+	const char *expires_iso;   /* "2025-05-03T14:00:00Z" */
 	long seconds_left;
 	int has_password;
 	const char *gone;          /* why it cannot be used (410), or NULL */
@@ -142,7 +143,8 @@ static int invitation_load(struct ctx *c, struct invitation *inv)
 	inv->has_password = strcmp(PQgetvalue(r, 0, L_HAS_PASSWORD), "t") == 0;
 	deleted = strcmp(PQgetvalue(r, 0, L_DELETED), "t") == 0;
 	expired = strcmp(PQgetvalue(r, 0, L_EXPIRED), "t") == 0;
-	inv->expires = db_value(c, r, 0, L_EXPIRES);
+	inv->expires_iso = db_value(c, r, 0, L_EXPIRES);
+	inv->expires = inv->expires_iso ? datetime_words(c->arena, inv->expires_iso) : NULL;
 	if (parse_long(PQgetvalue(r, 0, L_SECONDS_LEFT), 0, 1L << 40, &inv->seconds_left) != 0)
 		inv->seconds_left = 0;
 	PQclear(r);
@@ -205,10 +207,12 @@ static void invitation_show(struct ctx *c, const struct invitation *inv, int sta
 	tvars_set(v, "token", inv->token);
 	tvars_set(v, "inv_workspace", inv->workspace_name);
 	tvars_set(v, "inv_role", inv->role);
+	tvars_set(v, "inv_role_article", with_article(c->arena, inv->role));
 	tvars_set(v, "inv_role_summary", role_summary(inv->role));
 	tvars_set(v, "inv_inviter", inv->inviter);
 	tvars_set(v, "inv_email", inv->email);
 	tvars_set(v, "inv_expires", inv->expires);
+	tvars_set(v, "inv_expires_iso", inv->expires_iso);
 	tvars_set(v, "inv_expires_in", time_left(c, inv->seconds_left));
 	tvars_setf(v, "next", "/invite/accept?token=%s", inv->token);
 	tvars_set_int(v, "password_min", PASSWORD_MIN);
@@ -259,28 +263,28 @@ static int new_account_check(struct ctx *c, const char **name_out)
 	if (*name_out == NULL) {
 		bad = 1;
 		if (name->raw != NULL && strlen(name->raw) > 256)
-			form_error(c, "full_name", "This name is too long: use at most 256 bytes "
-			           "(letters with accents and other non-ASCII characters take 2 to 4 "
-			           "bytes each).");
+			form_error(c, "full_name", "This name is too long: use at most 256 characters "
+			           "(a letter with an accent or a symbol counts as 2 to 4).");
 		else if (name->state == FIELD_INVALID && name->raw[0] != '\0')
 			form_error(c, "full_name", "Your name cannot contain control characters "
 			           "such as tabs or line breaks.");
 		else
 			form_error(c, "full_name", "Enter your full name.");
 	}
+	/* People count characters; bcrypt counts bytes (PASSWORD_MAX of them). */
 	len = password->raw != NULL ? strlen(password->raw) : 0;
 	if (len == 0) {
 		bad = 1;
 		form_error(c, "password", "Choose a password.");
-	} else if (len < PASSWORD_MIN) {
+	} else if (utf8_chars(password->raw) < PASSWORD_MIN) {
 		bad = 1;
-		form_error(c, "password", "Use at least 12 characters for your password.");
+		form_error(c, "password", arena_printf(c->arena, "This password has %zu characters: "
+		           "use at least %d.", utf8_chars(password->raw), PASSWORD_MIN));
 	} else if (len > PASSWORD_MAX) {
 		bad = 1;
-		form_error(c, "password", arena_printf(c->arena, "This password is %zu bytes long. "
-		           "Use at most 72 bytes: only the first 72 would count, so a longer "
-		           "password cannot be used. (Letters with accents and other non-ASCII "
-		           "characters take 2 to 4 bytes each.)", len));
+		form_error(c, "password", arena_printf(c->arena, "This password is too long: use at "
+		           "most %d characters, where a letter with an accent or a symbol counts as "
+		           "2 to 4 (yours counts as %zu).", PASSWORD_MAX, len));
 	}
 	return bad;
 }
@@ -384,7 +388,7 @@ static void accept_post(struct ctx *c)
 	buf_url(&loc, slug);
 	buf_puts(&loc, "/settings/team");
 	page_redirect_notice(c, loc.data, arena_printf(c->arena,
-	                     "Welcome to %s. You joined as %s.", ws_name, role));
+	                     "Welcome to %s. You joined as %s.", ws_name, with_article(c->arena, role)));
 	buf_free(&loc);
 }
 

@@ -59,6 +59,20 @@ static long stdio_read(void *ctx, char *dst, size_t n)
 	return r == 0 && ferror((FILE *)ctx) ? -1 : (long)r;
 }
 
+/* The request being handled: where server_write() sends (NULL: stdout, plain CGI). */
+static FCGX_Stream *current_out;
+
+int server_write(const char *data, size_t len)
+{
+	if (len == 0)
+		return 0;
+	if (current_out != NULL)
+		return FCGX_PutStr(data, (int)len, current_out) == (int)len ? 0 : -1;
+	if (fwrite(data, 1, len, stdout) != len)
+		return -1;
+	return fflush(stdout) == 0 ? 0 : -1;
+}
+
 /* The worker loop: accept, handle, repeat, until told to stop. */
 static void worker_loop(int listen_fd, const struct server_hooks *h)
 {
@@ -80,8 +94,10 @@ static void worker_loop(int listen_fd, const struct server_hooks *h)
 		}
 		in_request = 1;
 		buf_reset(&out);
+		current_out = request.out;
 		h->handle(request.envp, fcgi_read, request.in, &out);
 		FCGX_PutStr(out.data, (int)out.len, request.out);
+		current_out = NULL;
 		FCGX_Finish_r(&request);
 		in_request = 0;
 		if (h->fatal != NULL && h->fatal())

@@ -21,4 +21,11 @@ struct server_hooks {
  */
 int server_run(const char *socket_path, int workers, const struct server_hooks *h);
 
+/*
+ * During handle(): send len bytes of the answer now (FastCGI stream or
+ * stdout), before handle() returns; for answers too large to hold (a
+ * streamed export). 0 ok, -1 when the client is gone.
+ */
+int server_write(const char *data, size_t len);
+
 #endif

@@ -35,7 +35,7 @@
 	"to_char(tm.last_active_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_active, " \
 	"floor(extract(epoch FROM now() - tm.last_active_at))::bigint AS last_active_age, " \
 	"coalesce(nullif(inv.full_name, ''), inv.email)::text AS inviter, " \
-	"to_char(tm.invitation_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"') AS expires_at, " \
+	"to_char(tm.invitation_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS expires_at, " \
 	"floor(extract(epoch FROM tm.invitation_expires_at - now()))::bigint AS expires_in "
 
 /*
@@ -103,10 +103,12 @@
 	"          WHERE bc.workspace_id = " WS "), " \
 	"         (SELECT count(*) " COUNT_WHERE("active") "))"
 
+/* Seats in use are active members plus pending invitations, whatever the search. */
 #define SEATS_AND_OWNERS \
 	"(SELECT count(*) " COUNT_WHERE("active") " AND c.role = 'owner') AS n_owners, " \
 	"(SELECT bc.team_members_limit FROM billing_config bc " \
-	"  WHERE bc.workspace_id = " WS ") AS seats_limit "
+	"  WHERE bc.workspace_id = " WS ") AS seats_limit, " \
+	ACTIVE_COUNT " + (SELECT count(*) " COUNT_WHERE("pending") ") AS n_seats "
 
 /*
  * Members whose name or email contains the search ($3, an ILIKE pattern),
@@ -140,7 +142,7 @@ static const struct stmt stmts[] = {
 	/* The invitation just made, shown once after the redirect. */
 	{ "team_invite_shown",
 	  "SELECT tm.invitation_email, tm.role, "
-	  "to_char(tm.invitation_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"'), "
+	  "to_char(tm.invitation_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
 	  "floor(extract(epoch FROM tm.invitation_expires_at - now()))::bigint "
 	  "FROM team_members tm WHERE tm.workspace_id = " WS " AND tm.invitation_token = $2 "
 	  "AND tm.status = 'pending' AND tm.deleted_at IS NULL" },
@@ -160,7 +162,7 @@ static const struct stmt stmts[] = {
 	  "(CASE WHEN tm.status = 'pending' THEN coalesce(tm.invitation_email, u.email) "
 	  "      ELSE u.email END)::text, "
 	  "u.full_name, "
-	  "to_char(tm.invitation_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"') "
+	  "to_char(tm.invitation_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
 	  "FROM team_members tm JOIN users u ON u.id = tm.user_id "
 	  "WHERE tm.id = $1::uuid AND tm.workspace_id = $2::uuid AND tm.deleted_at IS NULL" },
 	{ "team_owner_count",
@@ -186,7 +188,7 @@ static const struct stmt stmts[] = {
 	  "invitation_token, invitation_expires_at, invited_by, created_by, updated_by) "
 	  "VALUES ($1::uuid, $2::uuid, $3, 'pending', $4, $5, now() + interval '7 days', "
 	  "$6::uuid, $6::uuid, $6::uuid) "
-	  "RETURNING id, to_char(invitation_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"')" },
+	  "RETURNING id, to_char(invitation_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')" },
 	{ "team_set_role",
 	  "UPDATE team_members SET role = $3, updated_by = $4::uuid "
 	  "WHERE id = $1::uuid AND workspace_id = $2::uuid AND deleted_at IS NULL" },
@@ -203,12 +205,12 @@ static const struct stmt stmts[] = {
 	  "invitation_expires_at = now() + interval '7 days', updated_by = $4::uuid "
 	  "WHERE id = $1::uuid AND workspace_id = $2::uuid AND status = 'pending' "
 	  "AND deleted_at IS NULL "
-	  "RETURNING to_char(invitation_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"')" },
+	  "RETURNING to_char(invitation_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')" },
 };
 
 /* Columns of team_page / team_page_search. */
 enum {
-	COL_N_ACTIVE, COL_N_PENDING, COL_N_INACTIVE, COL_N_OWNERS, COL_SEATS_LIMIT,
+	COL_N_ACTIVE, COL_N_PENDING, COL_N_INACTIVE, COL_N_OWNERS, COL_SEATS_LIMIT, COL_N_SEATS,
 	COL_ORD, COL_SEQ, COL_ID, COL_EMAIL, COL_NAME, COL_ROLE, COL_JOINED,
 	COL_LAST_ACTIVE, COL_LAST_ACTIVE_AGE, COL_INVITER, COL_EXPIRES_AT, COL_EXPIRES_IN
 };
@@ -223,16 +225,27 @@ static const struct field_spec list_fields[L__MAX] = {
 	[L_PAGE] = { "page", valid_int, 1, 7, NULL, 1, 1000000 },
 };
 
+/*
+ * Every action also carries the list's place, q and page (validated like
+ * the list's own, at the same indexes L_Q and L_PAGE; an invalid one is
+ * dropped), so that the page comes back where the person was.
+ */
+#define LIST_PLACE \
+	[L_Q] = { "q", valid_line, 0, SEARCH_MAX, NULL, 0, 0 }, \
+	[L_PAGE] = { "page", valid_int, 1, 7, NULL, 1, 1000000 }
+
 /* POST .../team/invite */
-enum { I_EMAIL, I_ROLE, I__MAX };
+enum { I_EMAIL = L__MAX, I_ROLE, I__MAX };
 static const struct field_spec invite_fields[I__MAX] = {
+	LIST_PLACE,
 	[I_EMAIL] = { "email", valid_email, 3, 254, NULL, 0, 0 },
 	[I_ROLE] = { "role", valid_choice, 1, 16, role_choices, 0, 0 },
 };
 
 /* GET and POST .../team/{member_id}/{action} */
-enum { A_ROLE, A_CONFIRM, A__MAX };
+enum { A_ROLE = L__MAX, A_CONFIRM, A__MAX };
 static const struct field_spec action_fields[A__MAX] = {
+	LIST_PLACE,
 	[A_ROLE] = { "role", valid_choice, 1, 16, role_choices, 0, 0 },
 	[A_CONFIRM] = { "confirm", valid_choice, 1, 1, confirm_choices, 0, 0 },
 };
@@ -263,6 +276,43 @@ struct member {
 static const char *team_path(struct ctx *c)
 {
 	return arena_printf(c->arena, "/w/%s/settings/team", c->ws->slug);
+}
+
+static const char *search_text(struct ctx *c, const char *q);
+
+/* The list's place this request carries (valid q and page only; page 1 is no place). */
+static const char *place_q(struct ctx *c)
+{
+	return search_text(c, http_field(c->req, L_Q));
+}
+
+static long place_page(struct ctx *c)
+{
+	return http_field(c->req, L_PAGE) ? c->req->fields[L_PAGE].num : 1;
+}
+
+/* "?q=...&page=2" for the list's place, "" when there is none. */
+static const char *place_query(struct ctx *c, const char *q, long pageno)
+{
+	struct buf b;
+	const char *out;
+
+	buf_init(&b);
+	if (q != NULL) {
+		buf_puts(&b, "?q=");
+		buf_url(&b, q);
+	}
+	if (pageno > 1)
+		buf_printf(&b, "%spage=%ld", q != NULL ? "&" : "?", pageno);
+	out = arena_strdup(c->arena, b.data ? b.data : "");
+	buf_free(&b);
+	return out;
+}
+
+/* The team page at the place the request came from: where actions go back to. */
+static const char *team_place_path(struct ctx *c)
+{
+	return arena_printf(c->arena, "%s%s", team_path(c), place_query(c, place_q(c), place_page(c)));
 }
 
 static const char *who(const struct member *m)
@@ -299,30 +349,6 @@ static const char *thousands(struct arena *a, long n)
 static const char *plural(struct arena *a, long n, const char *unit)
 {
 	return arena_printf(a, "%ld %s%s", n, unit, n == 1 ? "" : "s");
-}
-
-/* Seconds since something, in words: "5 minutes ago". */
-static const char *ago(struct arena *a, long secs)
-{
-	if (secs < 60)
-		return "just now";
-	if (secs < 3600)
-		return arena_printf(a, "%s ago", plural(a, secs / 60, "minute"));
-	if (secs < 86400)
-		return arena_printf(a, "%s ago", plural(a, secs / 3600, "hour"));
-	return arena_printf(a, "%s ago", plural(a, secs / 86400, "day"));
-}
-
-/* Seconds until something, in words: "in 7 days", or "expired". */
-static const char *until(struct arena *a, long secs)
-{
-	if (secs <= 0)
-		return "expired";
-	if (secs < 3600)
-		return arena_printf(a, "in %s", plural(a, (secs + 59) / 60, "minute"));
-	if (secs < 86400)
-		return arena_printf(a, "in %s", plural(a, (secs + 1800) / 3600, "hour"));
-	return arena_printf(a, "in %s", plural(a, (secs + 3600) / 86400, "day"));
 }
 
 /* The ILIKE pattern for a search: the text with \ % _ escaped, between %. */
@@ -553,7 +579,9 @@ static char invitation_mail(struct ctx *c, const char *to, const char *role,
 	buf_printf(&m, "\" as %s.\n\nAccept the invitation here:\n\n%s\n\n"
 	           "The link works once and expires on %s.\n"
 	           "If you did not expect this invitation, ignore this message.\n",
-	           role, link, expires_at);
+	           with_article(c->arena, role), link,
+	           datetime_words(c->arena, expires_at) ? datetime_words(c->arena, expires_at)
+	                                                : expires_at);
 	sent = sendmail_run(c, command, &m);
 	buf_free(&m);
 	return sent ? 's' : 'f';
@@ -603,18 +631,20 @@ static void fill_row(struct ctx *c, struct tvars *row, const PGresult *r, int i,
 	if (!PQgetisnull(r, i, COL_NAME) && *PQgetvalue(r, i, COL_NAME))
 		tvars_set(row, "name", PQgetvalue(r, i, COL_NAME));
 	tvars_set(row, "role", role);
-	tvars_set(row, "joined", PQgetvalue(r, i, COL_JOINED));
+	tvars_set(row, "joined_iso", PQgetvalue(r, i, COL_JOINED));
+	tvars_set(row, "joined", date_words(c->arena, PQgetvalue(r, i, COL_JOINED)));
 	if (!PQgetisnull(r, i, COL_LAST_ACTIVE)) {
 		tvars_set(row, "last_active_iso", PQgetvalue(r, i, COL_LAST_ACTIVE));
-		tvars_set(row, "last_active", ago(c->arena, num(PQgetvalue(r, i, COL_LAST_ACTIVE_AGE))));
+		tvars_set(row, "last_active", ago_words(c->arena, num(PQgetvalue(r, i, COL_LAST_ACTIVE_AGE))));
 	}
 	if (!PQgetisnull(r, i, COL_INVITER))
 		tvars_set(row, "invited_by", PQgetvalue(r, i, COL_INVITER));
 	if (!PQgetisnull(r, i, COL_EXPIRES_AT)) {
 		long left = num(PQgetvalue(r, i, COL_EXPIRES_IN));
 
-		tvars_set(row, "expires_at", PQgetvalue(r, i, COL_EXPIRES_AT));
-		tvars_set(row, "expires", until(c->arena, left));
+		tvars_set(row, "expires_iso", PQgetvalue(r, i, COL_EXPIRES_AT));
+		tvars_set(row, "expires_at", datetime_words(c->arena, PQgetvalue(r, i, COL_EXPIRES_AT)));
+		tvars_set(row, "expires", until_words(c->arena, left));
 		tvars_set_bool(row, "expired", left <= 0);
 	}
 	tvars_set_bool(row, "is_self", self);
@@ -678,8 +708,9 @@ static int fill_invite_panel(struct ctx *c)
 		tvars_set(c->vars, "link_url", invitation_link(c, token));
 		tvars_set(c->vars, "link_email", PQgetvalue(r, 0, 0));
 		tvars_set(c->vars, "link_role", PQgetvalue(r, 0, 1));
-		tvars_set(c->vars, "link_expires_at", PQgetvalue(r, 0, 2));
-		tvars_set(c->vars, "link_expires", until(c->arena, num(PQgetvalue(r, 0, 3))));
+		tvars_set(c->vars, "link_expires_iso", PQgetvalue(r, 0, 2));
+		tvars_set(c->vars, "link_expires_at", datetime_words(c->arena, PQgetvalue(r, 0, 2)));
+		tvars_set(c->vars, "link_expires", until_words(c->arena, num(PQgetvalue(r, 0, 3))));
 		tvars_set(c->vars, "link_mail", mail == 's' ? "sent" : mail == 'f' ? "failed" : "none");
 		/* A token in the page: never leak it in a Referer. */
 		c->resp->token_in_url = 1;
@@ -712,6 +743,7 @@ static void render_team(struct ctx *c, int status, const char *q, long pageno)
 	const char *params[3];
 	char offset[24];
 	long counts[3] = {0, 0, 0}, shown[3] = {0, 0, 0}, owners, off = (pageno - 1) * PAGE_SIZE;
+	long seats, seats_limit = -1, pages = 1;
 	int more = 0;
 	PGresult *r;
 
@@ -730,6 +762,7 @@ static void render_team(struct ctx *c, int status, const char *q, long pageno)
 	for (int k = 0; k < 3; k++)
 		counts[k] = num(PQgetvalue(r, 0, COL_N_ACTIVE + k));
 	owners = num(PQgetvalue(r, 0, COL_N_OWNERS));
+	seats = num(PQgetvalue(r, 0, COL_N_SEATS));
 	for (int i = 0; i < PQntuples(r); i++) {
 		static const char *const loops[] = { "active", "pending", "inactive" };
 		long ord;
@@ -747,9 +780,20 @@ static void render_team(struct ctx *c, int status, const char *q, long pageno)
 		fill_row(c, tvars_loop_add(c->vars, loops[ord - 1]), r, i, owners);
 	}
 	if (!PQgetisnull(r, 0, COL_SEATS_LIMIT)) {
-		tvars_set(c->vars, "seats_limit", thousands(c->arena, num(PQgetvalue(r, 0, COL_SEATS_LIMIT))));
+		seats_limit = num(PQgetvalue(r, 0, COL_SEATS_LIMIT));
+		tvars_set(c->vars, "seats_limit", thousands(c->arena, seats_limit));
 	}
 	PQclear(r);
+	/* Limits visible before submitting: no seat left, no invitation (the POST still says 409). */
+	if (seats_limit >= 0 && seats >= seats_limit && rbac_can(c->ws->role, PERM_MANAGE_TEAM))
+		tvars_setf(c->vars, "seats_full",
+		           "All %s seats of your plan are in use (active members plus pending "
+		           "invitations): revoke an invitation or remove a member before inviting "
+		           "someone%s", thousands(c->arena, seats_limit),
+		           c->ws->role == ROLE_OWNER ? ", or move to a larger plan." : ".");
+	for (int k = 0; k < 3; k++)
+		if ((counts[k] + PAGE_SIZE - 1) / PAGE_SIZE > pages)
+			pages = (counts[k] + PAGE_SIZE - 1) / PAGE_SIZE;
 
 	tvars_set(c->vars, "title", "Team");
 	tvars_set(c->vars, "nav", "team");
@@ -757,9 +801,14 @@ static void render_team(struct ctx *c, int status, const char *q, long pageno)
 	tvars_set_bool(c->vars, "is_owner", c->ws->role == ROLE_OWNER);
 	if (!q) {
 		/* Seats in use only mean something unfiltered. */
-		tvars_set(c->vars, "seats_used", thousands(c->arena, counts[0] + counts[1]));
+		tvars_set(c->vars, "seats_used", thousands(c->arena, seats));
 	}
 	tvars_set(c->vars, "q", q);
+	/* The list's place, carried by every form and link of an action. */
+	tvars_set(c->vars, "list_q", q);
+	if (pageno > 1)
+		tvars_set_int(c->vars, "list_page", pageno);
+	tvars_set(c->vars, "list_query", place_query(c, q, pageno));
 	section_vars(c, "active", counts[0], shown[0], off);
 	section_vars(c, "pending", counts[1], shown[1], off);
 	section_vars(c, "inactive", counts[2], shown[2], off);
@@ -771,6 +820,8 @@ static void render_team(struct ctx *c, int status, const char *q, long pageno)
 		tvars_set_int(c->vars, "next_page", pageno + 1);
 		tvars_set_int(c->vars, "page", pageno);
 	}
+	/* "Page 2 of 4": the longest of the three lists decides. */
+	tvars_set_int(c->vars, "pages", pageno > pages ? pageno : pages);
 	if (rbac_can(c->ws->role, PERM_MANAGE_TEAM)) {
 		const char *sel = tvars_get(c->vars, "v_role");
 
@@ -780,12 +831,6 @@ static void render_team(struct ctx *c, int status, const char *q, long pageno)
 	if (strcmp(c->req->method, "GET") == 0 && fill_invite_panel(c) < 0)
 		return;
 	page_render(c, status, "team.tmpl");
-}
-
-/* GET /w/{slug}/settings: 303 to the team page. */
-static void settings_get(struct ctx *c)
-{
-	resp_redirect(c->resp, team_path(c));
 }
 
 /*
@@ -936,6 +981,12 @@ static int is_demotion(enum action act, const struct member *m, enum role new_ro
 	return act == ACT_ROLE && new_role != ROLE_NONE && new_role < m->role;
 }
 
+/* Making someone an owner hands over everything: it is confirmed first (SPEC). */
+static int makes_owner(enum action act, const struct member *m, enum role new_role)
+{
+	return act == ACT_ROLE && new_role == ROLE_OWNER && m->role != ROLE_OWNER;
+}
+
 /*
  * SPEC section 5 for one action on m. Returns 0 when allowed, else the
  * status (403, 409; -1 database error) with *why for people; *billing is
@@ -1036,7 +1087,7 @@ static void refuse(struct ctx *c, int status, const char *why, int billing)
 	}
 	tvars_set(c->vars, "action_error", why);
 	tvars_set_bool(c->vars, "action_billing", billing);
-	render_team(c, 409, NULL, 1);
+	render_team(c, 409, place_q(c), place_page(c));
 }
 
 /* ------------------------------------------------------------------ */
@@ -1049,7 +1100,7 @@ static void invite_again(struct ctx *c, int status, const char *field, const cha
 	form_keep(c);
 	if (field != NULL)
 		form_error(c, field, message);
-	render_team(c, status, NULL, 1);
+	render_team(c, status, place_q(c), place_page(c));
 }
 
 /*
@@ -1154,7 +1205,7 @@ static void team_invite_post(struct ctx *c)
 		return;
 	mail = invitation_mail(c, email, role, invitation_link(c, token), expires_at);
 	invitation_hand_over(c, token, mail);
-	page_redirect_notice(c, team_path(c),
+	page_redirect_notice(c, team_place_path(c),
 	                     arena_printf(c->arena, "Invitation created for %s.", email));
 }
 
@@ -1170,6 +1221,15 @@ static void confirm_text(struct ctx *c, enum action act, const struct member *m,
 
 	switch (act) {
 	case ACT_ROLE:
+		if (makes_owner(act, m, new_role)) {
+			heading = arena_printf(a, "Make %s an owner of %s?", name, ws);
+			text = arena_printf(a, "%s will be able to do everything you can in %s: manage "
+			                    "billing and the plan, make or remove owners (you included) "
+			                    "and delete the workspace. Only an owner can undo this.",
+			                    name, ws);
+			button = "Make owner";
+			break;
+		}
 		heading = arena_printf(a, "Change the role of %s?", name);
 		text = m->is_self
 		    ? arena_printf(a, "Your role in %s will change from %s to %s. You cannot raise it "
@@ -1192,7 +1252,7 @@ static void confirm_text(struct ctx *c, enum action act, const struct member *m,
 	case ACT_REACTIVATE:
 		heading = arena_printf(a, "Reactivate %s?", name);
 		text = arena_printf(a, "%s will have access to %s again as %s. This uses a seat of "
-		                    "your plan.", name, ws, role_name(m->role));
+		                    "your plan.", name, ws, with_article(a, role_name(m->role)));
 		button = "Reactivate";
 		break;
 	case ACT_REMOVE:
@@ -1237,8 +1297,13 @@ static void render_confirm(struct ctx *c, int status, enum action act, const str
 	tvars_set(c->vars, "member_email", m->email);
 	tvars_set_bool(c->vars, "member_named", m->name != NULL && *m->name != '\0');
 	tvars_set(c->vars, "member_role", role_name(m->role));
-	tvars_set(c->vars, "member_status", m->status);
+	tvars_set(c->vars, "member_status", strcmp(m->status, "pending") == 0 ? "Invitation pending"
+	                                    : strcmp(m->status, "inactive") == 0 ? "Inactive" : "Active");
 	tvars_set(c->vars, "action", action_names[act]);
+	tvars_set(c->vars, "list_q", place_q(c));
+	if (place_page(c) > 1)
+		tvars_set_int(c->vars, "list_page", place_page(c));
+	tvars_set(c->vars, "list_query", place_query(c, place_q(c), place_page(c)));
 	tvars_set_bool(c->vars, "danger", act == ACT_DEACTIVATE || act == ACT_REMOVE ||
 	               act == ACT_REVOKE || is_demotion(act, m, new_role));
 	if (act == ACT_ROLE && (new_role == ROLE_NONE || status == 422)) {
@@ -1277,7 +1342,7 @@ static int apply(struct ctx *c, enum action act, const struct member *m, enum ro
 		audit = "team_member.role_changed";
 		changes = json_object(a, "email", m->email, "old_role", role_name(m->role),
 		                      "new_role", role_name(new_role), NULL);
-		*notice = arena_printf(a, "%s is now %s.", name, role_name(new_role));
+		*notice = arena_printf(a, "%s is now %s.", name, with_article(a, role_name(new_role)));
 		break;
 	case ACT_DEACTIVATE:
 	case ACT_REACTIVATE:
@@ -1396,13 +1461,14 @@ static void member_action(struct ctx *c)
 		return;
 	}
 	if (act == ACT_ROLE && new_role == m.role) {
-		page_redirect_notice(c, team_path(c), arena_printf(c->arena,
-		                     "%s already is %s; nothing changed.", who(&m), role_name(m.role)));
+		page_redirect_notice(c, team_place_path(c), arena_printf(c->arena,
+		                     "%s already is %s; nothing changed.", who(&m),
+		                     with_article(c->arena, role_name(m.role))));
 		return;
 	}
 	if (!is_post || (http_field(c->req, A_CONFIRM) == NULL &&
 	                 (act == ACT_DEACTIVATE || act == ACT_REMOVE || act == ACT_REVOKE ||
-	                  is_demotion(act, &m, new_role)))) {
+	                  is_demotion(act, &m, new_role) || makes_owner(act, &m, new_role)))) {
 		render_confirm(c, 200, act, &m, new_role);
 		return;
 	}
@@ -1415,12 +1481,10 @@ static void member_action(struct ctx *c)
 		page_redirect_notice(c, "/login", notice);
 		return;
 	}
-	page_redirect_notice(c, team_path(c), notice);
+	page_redirect_notice(c, team_place_path(c), notice);
 }
 
 static const struct route routes[] = {
-	{ "GET", "/w/*/settings", settings_get, ROUTE_WORKSPACE, PERM_VIEW_WORKSPACE, NULL, 0 },
-	{ "GET", "/w/*/settings/", settings_get, ROUTE_WORKSPACE, PERM_VIEW_WORKSPACE, NULL, 0 },
 	{ "GET", "/w/*/settings/team", team_get, ROUTE_WORKSPACE, PERM_VIEW_WORKSPACE,
 	  list_fields, L__MAX, team_prefetch, team_cacheable },
 	{ "GET", "/w/*/settings/team/", team_get, ROUTE_WORKSPACE, PERM_VIEW_WORKSPACE,

@@ -425,3 +425,165 @@ int record_split(char *s, char **f, int n)
 	}
 	return 0;
 }
+
+int text_name(struct arena *a, const char *s, size_t maxchars, const char **out)
+{
+	const unsigned char *p, *start, *end;
+	size_t chars = 0;
+
+	*out = NULL;
+	if (s == NULL)
+		return TEXT_EMPTY;
+	start = (const unsigned char *)s;
+	while (*start == ' ' || *start == '\t')
+		start++;
+	end = start + strlen((const char *)start);
+	while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	if (end == start)
+		return TEXT_EMPTY;
+	for (p = start; p < end; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return TEXT_CONTROL;
+		/* C1 controls are U+0080..U+009F: C2 80..C2 9F. */
+		if (*p == 0xc2 && p + 1 < end && p[1] >= 0x80 && p[1] <= 0x9f)
+			return TEXT_CONTROL;
+		/* U+2028 and U+2029 end a line too: E2 80 A8 and E2 80 A9. */
+		if (*p == 0xe2 && p + 2 < end && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9))
+			return TEXT_CONTROL;
+		if ((*p & 0xc0) != 0x80)
+			chars++;
+	}
+	if (chars > maxchars)
+		return TEXT_TOO_LONG;
+	*out = arena_strndup(a, (const char *)start, (size_t)(end - start));
+	return TEXT_OK;
+}
+
+void buf_csv(struct buf *b, const char *s)
+{
+	int formula, quote;
+
+	if (s == NULL)
+		return;
+	formula = *s == '=' || *s == '+' || *s == '-' || *s == '@' || *s == '\t' || *s == '\r';
+	quote = formula || strpbrk(s, ",\"\r\n") != NULL;
+	if (quote)
+		buf_putc(b, '"');
+	if (formula)
+		buf_putc(b, '\'');
+	for (const char *p = s; *p; p++) {
+		if (*p == '"')
+			buf_putc(b, '"');
+		buf_putc(b, *p);
+	}
+	if (quote)
+		buf_putc(b, '"');
+}
+
+/* --- Words for people: dates, durations, articles -------------------- */
+
+static const char *const month_names[12] = {
+	"January", "February", "March", "April", "May", "June", "July", "August",
+	"September", "October", "November", "December",
+};
+
+/* Read n digits at s into *out; 0 ok, -1 when any is not a digit. */
+static int digits_at(const char *s, int n, int *out)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* "YYYY-MM-DD" at the start of iso into y, m, d; 0 when it is a real date. */
+static int iso_date(const char *iso, int *y, int *m, int *d)
+{
+	static const int days[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+	if (iso == NULL || strlen(iso) < 10 || iso[4] != '-' || iso[7] != '-' ||
+	    digits_at(iso, 4, y) != 0 || digits_at(iso + 5, 2, m) != 0 ||
+	    digits_at(iso + 8, 2, d) != 0 || *m < 1 || *m > 12 || *d < 1 || *d > days[*m - 1])
+		return -1;
+	if (*m == 2 && *d == 29 && !((*y % 4 == 0 && *y % 100 != 0) || *y % 400 == 0))
+		return -1;
+	return 0;
+}
+
+const char *date_words(struct arena *a, const char *iso)
+{
+	int y, m, d;
+
+	if (iso_date(iso, &y, &m, &d) != 0 || (iso[10] != '\0' && iso[10] != 'T' && iso[10] != ' '))
+		return NULL;
+	return arena_printf(a, "%d %s %d", d, month_names[m - 1], y);
+}
+
+const char *datetime_words(struct arena *a, const char *iso)
+{
+	int y, m, d, hh, mm;
+
+	if (iso_date(iso, &y, &m, &d) != 0 || (iso[10] != 'T' && iso[10] != ' ') ||
+	    strlen(iso) < 16 || digits_at(iso + 11, 2, &hh) != 0 || iso[13] != ':' ||
+	    digits_at(iso + 14, 2, &mm) != 0 || hh > 23 || mm > 59)
+		return NULL;
+	return arena_printf(a, "%d %s %d, %02d:%02d UTC", d, month_names[m - 1], y, hh, mm);
+}
+
+/* "1 minute", "5 minutes" */
+static const char *count_of(struct arena *a, long n, const char *unit)
+{
+	return arena_printf(a, "%ld %s%s", n, unit, n == 1 ? "" : "s");
+}
+
+const char *ago_words(struct arena *a, long secs)
+{
+	if (secs < 60)
+		return "just now";
+	if (secs < 3600)
+		return arena_printf(a, "%s ago", count_of(a, secs / 60, "minute"));
+	if (secs < 86400)
+		return arena_printf(a, "%s ago", count_of(a, secs / 3600, "hour"));
+	if (secs < 60L * 86400)
+		return arena_printf(a, "%s ago", count_of(a, secs / 86400, "day"));
+	if (secs < 730L * 86400)
+		return arena_printf(a, "%s ago", count_of(a, secs / (30L * 86400), "month"));
+	return arena_printf(a, "%s ago", count_of(a, secs / (365L * 86400), "year"));
+}
+
+const char *until_words(struct arena *a, long secs)
+{
+	if (secs <= 0)
+		return "expired";
+	if (secs < 3600)
+		return arena_printf(a, "in %s", count_of(a, (secs + 59) / 60, "minute"));
+	if (secs < 86400)
+		return arena_printf(a, "in %s", count_of(a, (secs + 1800) / 3600, "hour"));
+	return arena_printf(a, "in %s", count_of(a, (secs + 3600) / 86400, "day"));
+}
+
+const char *with_article(struct arena *a, const char *word)
+{
+	char first;
+
+	if (word == NULL || *word == '\0')
+		return "";
+	first = (char)(*word | 0x20);
+	return arena_printf(a, "%s %s", strchr("aeiou", first) != NULL ? "an" : "a", word);
+}
+
+size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; s != NULL && *s; s++)
+		if (((unsigned char)*s & 0xC0) != 0x80)
+			n++;
+	return n;
+}

@@ -66,6 +66,41 @@ int parse_long(const char *s, long min, long max, long *out);
  */
 int record_split(char *s, char **f, int n);
 
+/*
+ * A name typed by a person (a workspace or API key name): s without
+ * surrounding blanks into *out (an arena copy). 0 when it has 1 to
+ * maxchars characters (code points) and no control character (C0, DEL,
+ * C1, line or paragraph separator); else TEXT_EMPTY, TEXT_TOO_LONG or
+ * TEXT_CONTROL. s must be valid UTF-8 (the request parser sees to it).
+ */
+enum { TEXT_OK = 0, TEXT_EMPTY, TEXT_TOO_LONG, TEXT_CONTROL };
+int text_name(struct arena *a, const char *s, size_t maxchars, const char **out);
+
+/*
+ * Append s as one CSV field (RFC 4180): quoted when it holds a comma,
+ * quote, CR or LF (quotes doubled). A cell that a spreadsheet would read
+ * as a formula (first character =, +, -, @, tab or CR) gets a leading
+ * apostrophe first, and is then quoted.
+ */
+void buf_csv(struct buf *b, const char *s);
+
+/*
+ * Words for people, the one style of every page. Dates: date_words turns
+ * "2026-12-01" (or an ISO timestamp that starts so) into "1 December 2026";
+ * datetime_words "2026-12-08T14:05:00Z" into "8 December 2026, 14:05 UTC".
+ * Both return NULL for anything that is not a real date. Templates put them
+ * in <time>, which never wraps (settings.css).
+ */
+const char *date_words(struct arena *a, const char *iso);
+const char *datetime_words(struct arena *a, const char *iso);
+/* Seconds in the past / future, relative: "just now", "3 days ago"; "in 7 days", "expired". */
+const char *ago_words(struct arena *a, long secs);
+const char *until_words(struct arena *a, long secs);
+/* The word with its indefinite article: "an admin", "a member". */
+const char *with_article(struct arena *a, const char *word);
+/* Characters (code points) of a valid UTF-8 string. */
+size_t utf8_chars(const char *s);
+
 /* Monotonic milliseconds, for durations. */
 int64_t now_ms(void);
 

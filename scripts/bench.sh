@@ -85,11 +85,19 @@ awk -v t="$team" -v c="$ceiling" -v f="$floor" -v l="$loginp" -v lc="$lceil" -v 
 	printf "login page / static file:     %.2f\n", l / lc
 }'
 
-# The team page of a 10,000-member workspace beside the seeded one (its own stack).
-if [ "${BENCH_LARGE:-1}" != 0 ]; then
+# The team page of a 10,000-member workspace beside the seeded one, and the audit
+# log with a million rows (each on its own stack).
+if [ "${BENCH_LARGE:-1}" != 0 ] || [ "${BENCH_AUDIT:-1}" != 0 ]; then
 	cleanup
 	trap - EXIT INT TERM
+fi
+if [ "${BENCH_LARGE:-1}" != 0 ]; then
 	echo
 	env -u DATABASE_URL -u VAR -u PORT -u PGPORT BENCH_VAR= BENCH_PORT= BENCH_PGPORT= \
 		sh "$ROOT/scripts/bench-team.sh"
+fi
+if [ "${BENCH_AUDIT:-1}" != 0 ]; then
+	echo
+	env -u DATABASE_URL -u VAR -u PORT -u PGPORT BENCH_VAR= BENCH_PORT= BENCH_PGPORT= \
+		sh "$ROOT/scripts/bench-audit.sh"
 fi

@@ -651,6 +651,74 @@ expect_delta "versions: a removal by settings_app under row-level security moves
     "SET LOCAL ROLE settings_app; UPDATE team_members SET deleted_at = now() WHERE user_id = '$M4'" "1|1|0|f|f" "$SUDB"
 
 # ---------------------------------------------------------------------------
+# 012: API keys, deleted workspaces, purge
+# ---------------------------------------------------------------------------
+SEED_KEY=ak_live_4f1c-dev-seed-key-production
+q "$OWNER" -c "UPDATE api_keys SET last_used_at = NULL WHERE id = '40000000-0000-0000-0000-000000000001'"
+expect "api_key_verify (settings_app): a valid key gives its workspace" "$APP" \
+    "SELECT api_key_verify('$SEED_KEY')" "$ACME"
+expect "... and stamps last_used_at" "$OWNER" \
+    "SELECT last_used_at > now() - interval '1 minute' FROM api_keys WHERE id = '40000000-0000-0000-0000-000000000001'" "t"
+q "$OWNER" -c "UPDATE api_keys SET last_used_at = now() - interval '30 seconds' WHERE id = '40000000-0000-0000-0000-000000000001'"
+expect "api_key_verify stamps at most once a minute" "$APP" \
+    "SELECT api_key_verify('$SEED_KEY') = '$ACME',
+            (SELECT count(*) FROM api_keys)" "t|0"
+expect "... the stamp 30 seconds old stays" "$OWNER" \
+    "SELECT last_used_at < now() - interval '20 seconds' FROM api_keys WHERE id = '40000000-0000-0000-0000-000000000001'" "t"
+expect "api_key_verify: unknown, NULL, too short or too long gives NULL" "$APP" \
+    "SELECT api_key_verify('sk_live_unknownunknownunknown') IS NULL, api_key_verify(NULL) IS NULL,
+            api_key_verify('short') IS NULL, api_key_verify(repeat('x', 300)) IS NULL" "t|t|t|t"
+q "$OWNER" -c "UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = '40000000-0000-0000-0000-000000000002'"
+q "$OWNER" -c "UPDATE api_keys SET revoked_at = now() WHERE id = '40000000-0000-0000-0000-000000000003'"
+expect "api_key_verify: an expired key and a revoked key give NULL" "$APP" \
+    "SELECT api_key_verify('ak_live_9b2e-dev-seed-key-staging') IS NULL, api_key_verify('ak_live_c7d0-dev-seed-key-ci') IS NULL" "t|t"
+expect "the revoked key left the counter (api_keys_current = real count)" "$OWNER" \
+    "SELECT api_keys_current FROM billing_config WHERE workspace_id = '$ACME'" "2"
+q "$OWNER" -c "UPDATE api_keys SET expires_at = NULL, revoked_at = NULL WHERE workspace_id = '$ACME'"
+expect_error "settings_app cannot run workspace_purge_step" "$APP" "permission denied" <<'EOSQL'
+SELECT * FROM workspace_purge_step(10);
+EOSQL
+expect_error "settings_app cannot read workspace_purges" "$APP" "permission denied" <<'EOSQL'
+SELECT * FROM workspace_purges;
+EOSQL
+expect "workspace_purges has row-level security like every workspace table" "$OWNER" \
+    "SELECT relrowsecurity FROM pg_class WHERE relname = 'workspace_purges'" "t"
+
+expect "workspace_restore of a live workspace: unknown" "$APP" \
+    "SELECT outcome FROM workspace_restore('$DEMO', 'acme', NULL, NULL)" "unknown"
+q "$OWNER" -c "UPDATE workspaces SET deleted_at = now() - interval '2 days' WHERE id = '$ACME';
+               UPDATE integrations_config SET is_enabled = false, suspended_at = now() WHERE workspace_id = '$ACME' AND is_enabled"
+expect "a deleted workspace is in its owner's list, not in an admin's" "$APP" \
+    "SELECT (SELECT string_agg(slug, ',') FROM workspace_deleted_list('$DEMO')),
+            (SELECT count(*) FROM workspace_deleted_list('10000000-0000-0000-0000-000000000002'))" "acme|0"
+expect "auth_user_workspaces leaves the deleted workspace out" "$APP" \
+    "SELECT count(*) FROM auth_user_workspaces('$DEMO')" "0"
+q "$OWNER" -c "UPDATE integrations_config SET is_enabled = true WHERE workspace_id = '$ACME' AND suspended_at IS NULL"
+expect "an integration of a deleted workspace stays off whoever switches it on" "$OWNER" \
+    "SELECT count(*) FROM integrations_config WHERE workspace_id = '$ACME' AND is_enabled" "0"
+expect "workspace_restore by an admin: unknown" "$APP" \
+    "SELECT outcome FROM workspace_restore('10000000-0000-0000-0000-000000000002', 'acme', NULL, NULL)" "unknown"
+expect "workspace_restore by the owner: restored" "$APP" \
+    "SELECT outcome = 'restored' AND workspace_id = '$ACME' FROM workspace_restore('$DEMO', 'acme', '127.0.0.1', 'dbtest')" "t"
+expect "... live again, only the suspended integrations back on, one audit row" "$OWNER" \
+    "SELECT (SELECT deleted_at IS NULL FROM workspaces WHERE id = '$ACME'),
+            (SELECT count(*) FROM integrations_config WHERE workspace_id = '$ACME' AND is_enabled),
+            (SELECT count(*) FROM integrations_config WHERE workspace_id = '$ACME' AND suspended_at IS NOT NULL),
+            (SELECT count(*) FROM audit_logs WHERE workspace_id = '$ACME' AND action = 'workspace.restored')" "t|3|0|1"
+q "$OWNER" -c "UPDATE workspaces SET deleted_at = now() - interval '31 days' WHERE id = '$ACME'"
+expect "past 30 days: not listed, restore answers expired" "$APP" \
+    "SELECT (SELECT count(*) FROM workspace_deleted_list('$DEMO')),
+            (SELECT outcome FROM workspace_restore('$DEMO', 'acme', NULL, NULL))" "0|expired"
+expect "workspace_purge_step: one table's batch at a time" "$OWNER" \
+    "SELECT slug, rows_deleted BETWEEN 1 AND 2, finished FROM workspace_purge_step(2)" "acme|t|f"
+for _ in $(seq 1 40); do q "$OWNER" -c "SELECT workspace_purge_step(1000)" >/dev/null; done
+expect "... until Acme is gone, with one summary line; Globex untouched" "$OWNER" \
+    "SELECT (SELECT count(*) FROM workspaces WHERE id = '$ACME'),
+            (SELECT count(*) FROM workspace_purges WHERE workspace_id = '$ACME' AND purged_at IS NOT NULL AND rows_deleted > 10),
+            (SELECT count(*) FROM workspaces WHERE id = '$GLOBEX'),
+            (SELECT count(*) FROM workspace_purge_step(10))" "0|1|1|0"
+
+# ---------------------------------------------------------------------------
 # Down all (with data), up all again
 # ---------------------------------------------------------------------------
 down_ok=1

@@ -19,22 +19,35 @@ cleanup() {
 }
 trap cleanup INT TERM HUP EXIT
 
-pg_start
+pg_start >/dev/null
 stack_start
+# The seeded invitation link works once: show it only while it still does.
+invite=$(psql_super -tAc "SELECT 1 FROM team_members
+  WHERE invitation_token = encode(sha256(convert_to('dev-invite-token-pending-example-com', 'UTF8')), 'hex')
+    AND status = 'pending' AND deleted_at IS NULL AND invitation_expires_at > now()" 2>/dev/null || true)
 cat <<MSG
 
   Settings is running: http://127.0.0.1:$PORT/login
-
-  Seeded logins (password: demo-password):
-    demo@example.com      owner of Acme Corp (/w/acme/settings)
-    admin@example.com     admin
-    member@example.com    member
-    viewer@example.com    viewer
-    owner@globex.example  owner of Globex (/w/globex/settings)
-  Pending invitation link for pending@example.com:
-    http://127.0.0.1:$PORT/invite/accept?token=dev-invite-token-pending-example-com
-
-  Database: make psql (cluster in $VAR/pg, port $PGPORT). Logs: $VAR/log/
-  Press Ctrl-C to stop.
+  Seeded logins, all with the password demo-password:
+    demo@example.com      owner of Acme Corp
+    admin@example.com     admin     member@example.com   member
+    viewer@example.com    viewer    owner@globex.example owner of Globex
 MSG
-while :; do sleep 3600 & sleeper=$!; wait "$sleeper" || true; done
+if [ "$invite" = 1 ]; then
+	echo "  Invitation for pending@example.com (works once):"
+	echo "    http://127.0.0.1:$PORT/invite/accept?token=dev-invite-token-pending-example-com"
+fi
+cat <<MSG
+  Logs: $VAR/log/ (build, nginx, postgresql, one file per page)
+  Ctrl-C stops everything.
+
+MSG
+# Once a day (and now): erase workspaces deleted more than 30 days ago.
+hours=0
+while :; do
+	if [ $((hours % 24)) -eq 0 ]; then
+		sh "$ROOT/scripts/settings-purge" >>"$VAR/log/purge.log" 2>&1 || true
+	fi
+	hours=$((hours + 1))
+	sleep 3600 & sleeper=$!; wait "$sleeper" || true
+done

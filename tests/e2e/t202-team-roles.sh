@@ -29,7 +29,7 @@ is "... with an audit row holding old and new role" \
 	"$(sql "SELECT user_id, changes->>'old_role', changes->>'new_role' FROM audit_logs
 	         WHERE action = 'team_member.role_changed' AND resource_id = '$M_MEMBER'")" "$DEMO|member|admin"
 get owner "$TEAM"
-check "... and the page says so once" body_has "Member User is now admin."
+check "... and the page says so once, with the article" body_has "Member User is now an admin."
 
 # --- Lowering someone: a confirmation step first ------------------------------
 s0=$(state)
@@ -85,7 +85,13 @@ check "... as an alert on the team page" sh -c "grep -q 'role=\"alert\"' '$T/bod
 post owner "$TEAM/$M_OWNER/role" "role=viewer"
 is "... also before the confirmation step" "$STATUS" 409
 is "... nothing changed" "$(state)" "$s2"
+s3=$(state)
 post owner "$TEAM/$M_ADMIN/role" "role=owner"
+is "making someone an owner asks first: 200" "$STATUS" 200
+check "... saying what an owner may do" body_has 'Make Admin User an owner of Acme Corp?'
+check "... with a form that repeats role=owner with confirm=1" sh -c "grep -q 'name=\"confirm\" value=\"1\"' '$T/body' && grep -q 'name=\"role\" value=\"owner\"' '$T/body'"
+is "... and nothing changed yet" "$(state)" "$s3"
+post owner "$TEAM/$M_ADMIN/role" "role=owner" "confirm=1"
 is "the owner makes the admin an owner" "$STATUS" 303
 post owner "$TEAM/$M_OWNER/role" "role=admin" "confirm=1"
 is "with another owner, the owner may step down" "$STATUS" 303

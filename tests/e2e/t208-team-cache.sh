@@ -48,7 +48,7 @@ warm owner
 sql "UPDATE team_members SET role = 'viewer' WHERE id = '$M_MEMBER'" >/dev/null
 get owner "$TEAM"
 check "a role changed in the database shows on the next view" sh -c "grep '<select id=\"role-$M_MEMBER\"' '$T/body' | grep -q '<option selected>viewer<'"
-check "... and on every view after it" every_view owner "id=\"role-$M_MEMBER\" name=\"role\">.*<option selected>viewer<"
+check "... and on every view after it" every_view owner "id=\"role-$M_MEMBER\" name=\"role\"[^>]*>.*<option selected>viewer<"
 warm owner
 sql "UPDATE billing_config SET team_members_limit = 30 WHERE workspace_id = '$ACME'" >/dev/null
 get owner "$TEAM"

@@ -45,13 +45,19 @@ is "... and nothing changed" "$(state)" "$before"
 
 post a /invite/accept "token=$TOKEN" "full_name=Pat Pending" "password=$PW73"
 is "a 73-byte password is a 422" "$STATUS" 422
-check "the message says at most 72 bytes" grep -q 'id="password-error">[^<]*at most 72 bytes' "$T/body"
+check "the message says at most 72 characters, in characters" grep -q 'id="password-error">[^<]*at most 72 characters, where a letter with an accent or a symbol counts as 2 to 4' "$T/body"
 check "the long password is not shown again" sh -c "! grep -q '$PW73' '$T/body'"
 is "... and nothing changed" "$(state)" "$before"
 
 # 72 bytes in 24 three-byte characters passes the byte count, 25 of them do not.
 post a /invite/accept "token=$TOKEN" "full_name=Pat Pending" "password=$(printf '€%.0s' $(seq 1 25))"
 is "a password of 25 three-byte characters (75 bytes) is a 422" "$STATUS" 422
+# The minimum counts characters: 11 two-byte letters (22 bytes) are too few.
+post a /invite/accept "token=$TOKEN" "full_name=Pat Pending" "password=$(printf 'é%.0s' $(seq 1 11))"
+is "a password of 11 accented letters (22 bytes) is a 422" "$STATUS" 422
+check "... which says how many characters it has" grep -q 'id="password-error">This password has 11 characters: use at least 12.' "$T/body"
+get a "/invite/accept?token=$TOKEN"
+check "the hint speaks of characters, not bytes" sh -c "grep -q 'id=\"password-hint\">12 to 72 characters' '$T/body' && ! grep -q 'bytes' '$T/body'"
 
 post a /invite/accept "token=$TOKEN" "full_name=" "password=$PW72"
 is "an empty name is a 422" "$STATUS" 422
@@ -98,7 +104,7 @@ if [ -S "$VAR/run/team.sock" ]; then
 else
 	echo "# the team executable is not built here: team page checks skipped"
 	get a "/invite/accept?token=$TOKEN"
-	check "the next page shows the welcome notice" body_has 'Welcome to Acme Corp. You joined as member.'
+	check "the next page shows the welcome notice" body_has 'Welcome to Acme Corp. You joined as a member.'
 fi
 
 get a "/invite/accept?token=$TOKEN"

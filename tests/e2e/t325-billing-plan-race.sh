@@ -28,7 +28,7 @@ SQL
 inflight=$!
 sleep 0.5
 t0=$(date +%s%N)
-post o "$P/plan" plan_type=starter billing_interval=monthly
+post o "$P/plan" plan_type=starter billing_interval=monthly confirm=1
 t1=$(date +%s%N)
 wait "$inflight"
 is "the downgrade sees the invitations committed meanwhile: 409" "$STATUS" 409

@@ -12,14 +12,18 @@ get o $P
 check "the page links to the cancellation step" body_has "href=\"$P/cancel\">Cancel subscription…</a>"
 get o $P/cancel
 is "the confirmation step: 200" "$STATUS" 200
-end=$(row "to_char(billing_cycle_end, 'FMMonth FMDD, YYYY')")
+end=$(row "to_char(billing_cycle_end, 'FMDD FMMonth YYYY')")
 check "it says until when the plan stays active" body_has ">$end</time>, and will not renew."
 check "it has the confirming form" grep -q "<form method=\"post\" action=\"$P/cancel\">" "$T/body"
 check "... and a way back" body_has 'Back to billing (keep the subscription)'
 check "the confirmation page is valid HTML" tidy_ok
 is "showing the confirmation changes nothing" "$(row cancellation_requested)" f
-
 post o $P/cancel
+is "a POST without confirm=1 answers the confirmation: 200" "$STATUS" 200
+check "... the same confirming form, which carries confirm=1" grep -q 'name="confirm" value="1"' "$T/body"
+is "... and changes nothing" "$(row cancellation_requested)" f
+
+post o $P/cancel confirm=1
 is "cancel: 303" "$STATUS" 303
 is "... to the billing page" "$(header Location)" "$P"
 is "cancellation_requested, effective at cycle end, no auto-renew" \
@@ -32,11 +36,13 @@ check "notice: will end on" body_has "Your Professional plan will end on $end. Y
 check "the page says: ends on …" grep -q "plan ends on <time datetime=\"[0-9-]*\">$end</time></strong> and will not renew." "$T/body"
 check "... with a resume button" grep -q "action=\"$P/resume\"" "$T/body"
 check "no cancel link any more" sh -c "! grep -q 'Cancel subscription…' '$T/body'"
-check "no next billing date" body_has "Next billing date</dt><dd>None: the subscription ends on $end"
+check "no next billing date" grep -q "Next billing date</dt><dd>None: the subscription ends on <time datetime=\"[0-9-]*\">$end</time>" "$T/body"
+check "the status says when it cancels, not Active" grep -q "<span class=\"badge canceling\">Cancels on $end</span>" "$T/body"
+check "... also in a text browser" sh -c "w3m -dump -T text/html '$T/body' | grep -A1 '^Status' | grep -q 'Cancels on $end'"
 check "auto-renew off" grep -q '<dt>Auto-renew</dt><dd>Off</dd>' "$T/body"
 check "the page is valid HTML" tidy_ok
 
-post o $P/cancel
+post o $P/cancel confirm=1
 is "cancel again: 303" "$STATUS" 303
 is "... not audited twice" "$(audits billing.cancellation_requested)" 1
 get o $P
@@ -56,11 +62,11 @@ is "... not audited" "$(audits billing.cancellation_withdrawn)" 1
 
 # Refusals: the Free plan has nothing to cancel; an ended subscription neither cancels nor resumes.
 sql "UPDATE billing_config SET plan_type = 'free' WHERE workspace_id = '$ACME'" >/dev/null
-post o $P/cancel
+post o $P/cancel confirm=1
 is "cancel on Free: 409" "$STATUS" 409
 check "... says why" body_has 'The Free plan has no subscription to cancel.'
 sql "UPDATE billing_config SET plan_type = 'professional', plan_status = 'canceled' WHERE workspace_id = '$ACME'" >/dev/null
-post o $P/cancel
+post o $P/cancel confirm=1
 is "cancel when already ended: 409" "$STATUS" 409
 post o $P/resume
 is "resume when already ended: 409" "$STATUS" 409

@@ -15,7 +15,7 @@ is "... equal to the real counts" "$(counters)" "$(real)"
 sql "UPDATE team_members SET status = 'inactive' WHERE id = '10000000-0000-0000-0000-000000000003'" >/dev/null
 is "deactivating a member: 3" "$(counters)" "3 3"
 get o $P
-check "the page shows 3 of 25 team members" body_has '3 of 25 team members — 12%'
+check "the page shows 4 of 25 seats (3 active, 1 pending)" body_has '4 of 25 seats — 16%'
 
 sql "UPDATE team_members SET status = 'active', accepted_at = now() WHERE id = '10000000-0000-0000-0000-000000000005'" >/dev/null
 is "accepting the pending invitation: 4" "$(counters)" "4 3"
@@ -34,7 +34,7 @@ is "revoking an API key: 2" "$(counters)" "4 2"
 sql "INSERT INTO api_keys (workspace_id, name, key_prefix, key_hash) VALUES ('$ACME', 'New', 'ak_live_0000', repeat('a', 64))" >/dev/null
 is "adding an API key: 3" "$(counters)" "4 3"
 get o $P
-check "the page shows 4 of 25 team members" body_has '4 of 25 team members — 16%'
+check "the page shows 4 of 25 seats" body_has '4 of 25 seats — 16%'
 check "the page shows 3 of 10 API keys" body_has '3 of 10 API keys — 30%'
 
 sql "UPDATE billing_config SET team_members_current = 99, api_keys_current = 99 WHERE workspace_id = '$ACME'" >/dev/null

@@ -1,0 +1,126 @@
+#!/bin/sh
+# t520-audit.sh: the audit log by role, in words, filters (422 by the field), keyset paging, the streamed CSV (filters, RFC 4180, formula injection), 404 across workspaces.
+. "$ROOT/tests/e2e/lib.sh"
+
+ACME=00000000-0000-0000-0000-000000000001
+ADMIN_USER=10000000-0000-0000-0000-000000000002
+P=/w/acme/settings/audit
+
+get anon $P
+is "signed out: 303 to sign in" "$STATUS" 303
+for role in member viewer; do
+	login "$role" "$role@example.com"
+	get "$role" $P
+	is "$role: the audit log is 403" "$STATUS" 403
+	check "$role: ... naming the roles" body_has "owner or admin role in this workspace; you are $role."
+	get "$role" $P.csv
+	is "$role: the CSV is 403" "$STATUS" 403
+	check "$role: ... no CSV" sh -c "! grep -q '^time_utc' '$T/body'"
+done
+
+login demo demo@example.com
+login admin admin@example.com
+get demo $P
+is "owner: 200" "$STATUS" 200
+check "owner: the filter form is a GET form" body_has 'method="get"'
+check "owner: the page is valid HTML" tidy_ok
+check "owner: an empty log says so" body_has 'Nothing has been recorded yet.'
+
+# Changes through the pages, then the log in words.
+post demo /w/acme/settings/team/10000000-0000-0000-0000-000000000003/role role=admin
+post admin /w/acme/settings/general name="Acme, \"Quoted\" Corp"
+curl -sS -o /dev/null -b "$T/admin.jar" -A "=cmd|' /C calc'!A0" --data-urlencode "csrf_token=$(csrf admin)" \
+	--data-urlencode "name==HYPERLINK(\"http://evil.example/\",\"x\")" "$BASE/w/acme/settings/general"
+post demo /w/acme/settings/api-keys name="CI, nightly" expires_in_days=30
+get admin $P
+is "admin: 200" "$STATUS" 200
+check "in words: who changed whose role from what to what" body_has "Demo Owner changed member@example.com&#39;s role from member to admin"
+check "in words: the rename with old and new names" body_has 'Admin User renamed the workspace from “Acme Corp” to “Acme, &quot;Quoted&quot; Corp”'
+check "in words: the API key" body_has 'Demo Owner created the API key “CI, nightly” (sk_live_'
+check "from where: the address" body_has '<td>127.0.0.1</td>'
+check "newest first: the key before the role change" sh -c "awk '/created the API key/{k=NR} /changed member@example.com/{r=NR} END{exit !(k && r && k < r)}' '$T/body'"
+check "admin: valid HTML" tidy_ok
+
+# --- Filters ---------------------------------------------------------------------
+get admin "$P?action=workspace.renamed"
+is "filter by action: 200" "$STATUS" 200
+is "... only renames" "$(grep -c '(workspace.renamed)' "$T/body")/$(grep -c '<time datetime' "$T/body")" "2/2"
+check "... the choice stays selected" body_has '<option value="workspace.renamed" selected>'
+get admin "$P?actor=$ADMIN_USER"
+is "filter by person: only the admin's" "$(grep -c 'Admin User renamed' "$T/body")/$(grep -c '<time datetime' "$T/body")" "2/2"
+today=$(date -u +%Y-%m-%d)
+get admin "$P?from=$today&to=$today"
+is "filter by today's date: every row" "$(grep -c '<time datetime' "$T/body")" 4
+get admin "$P?from=2001-01-01&to=2001-12-31"
+check "a range without entries says so" body_has 'No entries match these filters.'
+get admin "$P?action=&actor=&from=&to="
+is "empty filters are no filters: 200" "$STATUS" 200
+for bad in "from=2026-02-30" "from=yesterday" "to=2026-13-01" "action=DROP%20TABLE" "action=a.b.c" "actor=42" "from=2026-05-02&to=2026-05-01"; do
+	get admin "$P?$bad"
+	is "bad filter $bad: 422" "$STATUS" 422
+done
+check "... the message by the field" body_has 'id="to-error"'
+get admin "$P?before=garbage"
+is "a malformed cursor: 400" "$STATUS" 400
+get admin "$P?action=%3Cscript%3E.x"
+is "markup in a filter: 422" "$STATUS" 422
+check "... never echoed raw" sh -c "! grep -q '<script>' '$T/body'"
+
+# --- Keyset paging over 130 more rows ------------------------------------------------
+sql "INSERT INTO audit_logs (workspace_id, user_id, action, resource_type, changes, created_at)
+     SELECT '$ACME', '$ADMIN_USER', 'team_member.invited', 'team_member',
+            jsonb_build_object('email', 'bulk' || g || '@example.com', 'role', 'viewer'),
+            now() - interval '1 day' - g * interval '1 minute'
+       FROM generate_series(1, 130) g" >/dev/null
+seen=""
+page="$P?action=team_member.invited"
+for i in 1 2 3 4; do
+	get admin "$page"
+	rows=$(grep -o 'invited bulk[0-9]*@example.com' "$T/body" | tr '\n' ' ')
+	seen="$seen$rows"
+	next=$(sed -n 's/.*href="\([^"]*\)" rel="next".*/\1/p' "$T/body" | sed 's/&amp;/\&/g')
+	[ -n "$next" ] || break
+	page=$next
+done
+X "3/130"
+is "no row twice, none skipped, newest first" "$(printf '%s' "$seen" | grep -o 'bulk[0-9]*' | sed 's/bulk//' | tr '\n' ' ')" "$(seq 1 130 | tr '\n' ' ')"
+check "a later page links back to the newest" body_has 'Newest entries'
+check "the cursor link keeps the filter" sh -c "grep -q 'action=team_member.invited&amp;before=' '$T/body' || [ $i -eq 3 ]"
+
+# --- CSV --------------------------------------------------------------------------------
+get admin "$P.csv?action=workspace.renamed"
+is "CSV: 200" "$STATUS" 200
+is "CSV: text/csv" "$(header Content-Type)" "text/csv; charset=utf-8"
+check "CSV: an attachment with a file name" sh -c "tr -d '\r' <'$T/headers' | grep -Eiq '^Content-Disposition: attachment; filename=\"audit-acme-[0-9]{4}-[0-9]{2}-[0-9]{2}\.csv\"$'"
+check "CSV: streamed (no Content-Length)" sh -c "! grep -qi '^Content-Length:' '$T/headers'"
+is "CSV: the header line" "$(head -1 "$T/body" | tr -d '\r')" "time_utc,actor_email,actor_name,action,resource_type,resource_id,summary,ip_address,user_agent,changes"
+is "CSV: only the filtered rows" "$(python3 -c "import csv,sys; r=list(csv.reader(open(sys.argv[1], newline=''))); print(len(r)-1, set(x[3] for x in r[1:]))" "$T/body")" "2 {'workspace.renamed'}"
+check "CSV: lines end in CRLF" sh -c "head -1 '$T/body' | od -c | grep -q '\\\\r  \\\\n'"
+python3 - "$T/body" >"$T/csvcheck" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline='')))[1:]
+for r in rows:
+    print(r[6])
+    print(r[8])
+PY
+check "CSV: a name with a comma and quotes survives RFC 4180 quoting" grep -qF 'renamed the workspace from “Acme Corp” to “Acme, "Quoted" Corp”' "$T/csvcheck"
+check "CSV: no cell starts with = + - @" sh -c "python3 -c \"import csv,sys; rows=list(csv.reader(open(sys.argv[1], newline=''))); sys.exit(any(c[:1] in '=+-@' and c for r in rows for c in r))\" '$T/body'"
+check "CSV: the formula user agent is defused with a leading apostrophe" grep -qF "'=cmd|' /C calc'!A0" "$T/csvcheck"
+check "CSV: the formula name inside the summary is plain text" grep -qF 'to “=HYPERLINK(' "$T/csvcheck"
+get admin "$P.csv"
+is "CSV of the whole log: every row" "$(python3 -c "import csv,sys; print(len(list(csv.reader(open(sys.argv[1], newline=''))))-1)" "$T/body")" "$(sql "SELECT count(*) FROM audit_logs WHERE workspace_id = '$ACME'")"
+check "CSV: no token or key hash anywhere" sh -c "! grep -Eq '[0-9a-f]{64}' '$T/body'"
+get admin "$P.csv?from=2026-02-30"
+is "CSV with a bad filter: 422" "$STATUS" 422
+
+# --- Across workspaces -----------------------------------------------------------------------
+login g owner@globex.example
+get g $P
+is "Globex owner on Acme's log: 404" "$STATUS" 404
+get g $P.csv
+is "Globex owner on Acme's CSV: 404" "$STATUS" 404
+get g /w/globex/settings/audit.csv
+is "Globex's own CSV: 200" "$STATUS" 200
+check "... without Acme's rows" sh -c "! grep -q 'bulk1@example.com' '$T/body'"
+get g "/w/globex/settings/audit?actor=$ADMIN_USER"
+is "Globex filtering by an Acme person: 200, nothing" "$(grep -c '<time datetime' "$T/body")" 0
