@@ -82,7 +82,19 @@ function shown(e) {
     if (getComputedStyle(p).display === 'none') return false;
   return true;
 }
+var wide = [];
+if (document.documentElement.scrollWidth > window.innerWidth) {
+  [].slice.call(document.body.querySelectorAll('*')).forEach(function (e) {
+    if (wide.length >= 3 || e.getBoundingClientRect().right <= window.innerWidth + 1) return;
+    for (var c = e.firstElementChild; c; c = c.nextElementSibling)
+      if (c.getBoundingClientRect().right > window.innerWidth + 1) return;   /* a child is the cause */
+    wide.push(e.tagName.toLowerCase() + (e.className ? '.' + e.className : '') + ' "' +
+              (e.textContent || '').replace(/\s+/g, ' ').trim().slice(0, 60) + '" ends at ' +
+              Math.round(e.getBoundingClientRect().right));
+  });
+}
 return {
+  wide: wide,
   scrollWidth: document.documentElement.scrollWidth,
   innerWidth: window.innerWidth,
   actions: els.map(function (e) {
@@ -319,7 +331,7 @@ class Browser:
             rec = state.setdefault(str(w), {})
             rec["overflow"] = max(over, 0)
             if over > 0:
-                problems["overflow"].append("%d px: page is %d px wide" % (w, lay["scrollWidth"]))
+                problems["overflow"].append("%d px: page is %d px wide: %s" % (w, lay["scrollWidth"], "; ".join(lay["wide"])))
             if desk is None:
                 desk = lay["actions"]
             if w == PHONE:

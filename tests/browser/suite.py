@@ -442,6 +442,56 @@ def group_refusals(s, b):
     b.shot("team-seats-full")
 
 
+# --- General, API keys, audit log ------------------------------------------------------------
+def group_workspace(s, b):
+    b.drive_at(PHONE)
+    sign_in(b, "demo@example.com")
+    st = b.go("/w/acme/settings/general")
+    s.eq(st, 200, "general page: 200")
+    b.check_page("general page")
+    b.shot("general")
+    b.fill("name", "Acme Corporation")
+    st = b.click(b.find("//form[substring(@action, string-length(@action) - 16) = '/settings/general']//button"))
+    s.eq((st, sql("SELECT name FROM workspaces WHERE id = '%s'" % ACME)), (200, "Acme Corporation"),
+         "rename (at 390 px)")
+    st = b.click(b.find("//a[starts-with(normalize-space(.), 'Leave ')]"))
+    s.eq(st, 409, "leave, as the only owner: 409")
+    b.check_page("general: the only owner cannot leave (409)")
+    b.go("/w/acme/settings/general")
+    st = b.click(b.find("//a[starts-with(normalize-space(.), 'Delete ')]"))
+    s.eq(st, 200, "delete: a confirmation page first")
+    b.check_page("general: delete confirmation")
+
+    b.drive_at(1280)
+    st = b.go("/w/acme/settings/api-keys")
+    s.eq(st, 200, "API keys page: 200")
+    b.check_page("API keys page")
+    b.fill("name", "Browser key")
+    st = b.click(b.find("//form[contains(@action, '/api-keys')]//button"))
+    key = b.find("//input[@id='new-key']").get_attribute("value") if b.finds("//input[@id='new-key']") else ""
+    s.ok(st == 200 and len(key) > 20, "create a key: shown once", st)
+    b.check_page("API keys page with a new key")
+    b.shot("apikeys-new")
+    b.drive_at(PHONE)
+    st = b.click(b.action(b.row("Browser key"), "Revoke"))
+    s.eq(st, 200, "revoke a key: a confirmation page")
+    b.check_page("API key revoke confirmation")
+    st = b.click(b.submit_button(b.confirm_form()))
+    s.eq((st, sql("SELECT revoked_at IS NOT NULL FROM api_keys WHERE name = 'Browser key'")), (200, "t"),
+         "revoke a key: confirmed (at 390 px)")
+
+    st = b.go("/w/acme/settings/audit")
+    s.eq(st, 200, "audit log: 200")
+    b.check_page("audit log")
+    b.shot("audit")
+    opts = [o.get_attribute("value") for o in b.finds("//select[@name='action']/option") if o.get_attribute("value")]
+    if opts:
+        b.choose("action", opts[0])
+    st = b.click(b.find("//form[contains(@action, '/settings/audit')]//button"))
+    s.ok(st == 200 and "action=" in b.path(), "audit log: filtered by action", b.path())
+    b.check_page("audit log, filtered")
+
+
 def start_receiver():
     d = tempfile.mkdtemp(prefix="settings-recv-")
     p = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests/e2e/integrations-receiver.py"), d])
@@ -467,6 +517,7 @@ def main():
         ("billing", lambda b: group_billing(s, b)),
         ("integrations", lambda b: group_integrations(s, b, recv[2], recv[1])),
         ("refusals", lambda b: group_refusals(s, b)),
+        ("workspace pages", lambda b: group_workspace(s, b)),
     ]
     only = os.environ.get("BROWSER_ONLY", "")
     try:
