@@ -96,13 +96,13 @@ def member_row(email):
 
 
 def change_role(s, b, email, role, label):
+    """Lowering a role and making someone an owner ask first; the role is then changed."""
     row = b.row(email)
     b.choose("role", role, row)
     st = b.click(b.action(row, "Change"))
-    # tighten: lowering a role asks today; making an owner will ask too (issue 10).
-    st2 = confirm_through(s, b, label)
-    if st2 is not None:
-        st = st2
+    s.ok(st == 200 and b.confirm_form() is not None and member_row(email).endswith("|active")
+         and not member_row(email).startswith(role + "|"), label + ": asked first, nothing changed yet", st)
+    st = confirm_through(s, b, label)
     s.eq((st, member_row(email)), (200, role + "|active"), label)
 
 
@@ -157,10 +157,14 @@ def group_team(s, b, p2):
     s.eq((st, member_row("newcomer@example.com")), (200, "member|inactive"), "deactivate: confirmed, inactive")
     b.check_page("team page after deactivating")
     st = p2.go(TEAM)
-    # tighten: issue 10 gives deactivated people a page that says so.
-    s.ok(st in (403, 404) or p2.path().startswith("/login"), "the deactivated person is refused at their next request",
-         "%s %s" % (st, p2.path()))
+    s.eq(st, 404, "the deactivated person is refused at their next request (404)")
     p2.check_page("deactivated person's next request")
+    p2.click(p2.find("//form[@action='/logout']//button"))
+    st = sign_in(p2, "newcomer@example.com", "a long enough passphrase")
+    s.ok("deactivated" in p2.text().lower() and not p2.finds("//input[@name='password']"),
+         "signing in again: a page that says the membership is deactivated, no second sign-in form",
+         "%s %s %s" % (st, p2.path(), p2.text()[:300]))
+    p2.check_page("deactivated person signs in")
     st = b.click(b.action(b.row("newcomer@example.com"), "Reactivate"))
     s.eq((st, member_row("newcomer@example.com")), (200, "member|active"), "reactivate: active again")
     s.ok(b.notice() != "", "reactivate: a notice says what happened", b.text()[:200])
@@ -219,10 +223,10 @@ def group_team_paging(s, b):
     b.check_page("deactivate confirmation from page 2")
     st = b.click(b.submit_button(b.confirm_form()))
     s.eq((st, member_row(email)), (200, "member|inactive"), "an action on page 2 of a search takes effect")
-    # tighten: issue 10 brings the person back to the same q and page.
-    kept = "q=crew" in b.path() and "page=2" in b.path()
-    s.note("after the action the page is %s (%s)" % (b.path(), "place kept" if kept else "place not kept yet"))
-    s.ok(b.path().startswith(TEAM), "after the action: back on the team page", b.path())
+    s.ok(b.path().startswith(TEAM) and "q=crew" in b.path() and "page=2" in b.path(),
+         "after the action: back on the same search and page", b.path())
+    s.ok(len(b.finds("//*[contains(normalize-space(.), 'Page 2 of ') and not(*)]")) >= 2,
+         "the pager says \u201cPage 2 of \u2026\u201d above and below the lists")
     b.check_page("team page after an action on page 2")
 
 
@@ -247,13 +251,11 @@ def group_billing(s, b):
     b.pick(b.find("//input[@name='billing_interval' and @value='monthly']"))
     sql("UPDATE billing_config SET traces_current_month = 650000 WHERE workspace_id = '%s'" % ACME)
     st = b.click(b.find("//form[contains(@action, '/billing/plan')]//button[@type='submit']"))
-    # tighten: with issue 10's confirmation page the refusal may come on it or after it.
-    if st == 200:
-        st2 = confirm_through(s, b, "downgrade to Starter")
-        st = st2 if st2 is not None else st
     s.eq((st, billing_row()), (409, "professional|monthly|false"), "a downgrade over the limits: 409, nothing changed")
     s.ok("100,000" in b.text() or "traces" in b.text().lower(), "the refusal names the limit", b.text()[:300])
     b.check_page("billing: refused downgrade")
+    blocked = b.finds("//*[@id='blocked-starter']")
+    s.ok(blocked and "traces" in blocked[0].text.lower(), "the billing page marks Starter with the limit that blocks it")
 
     # A plan change that fits.
     sql("UPDATE billing_config SET traces_current_month = 50000 WHERE workspace_id = '%s'" % ACME)
@@ -262,9 +264,10 @@ def group_billing(s, b):
     b.pick(b.find("//input[@name='plan_type' and @value='starter']"))
     b.pick(b.find("//input[@name='billing_interval' and @value='annual']"))
     st = b.click(b.find("//form[contains(@action, '/billing/plan')]//button[@type='submit']"))
-    # tighten: issue 10 puts a confirmation page here (price, limits, retention).
-    st2 = confirm_through(s, b, "plan change to Starter")
-    st = st2 if st2 is not None else st
+    s.ok(st == 200 and b.confirm_form() is not None and "30 days" in b.text() and "$290" in b.text()
+         and billing_row() == "professional|monthly|false",
+         "change plan: a confirmation page first (price, retention), nothing changed yet", b.text()[:300])
+    st = confirm_through(s, b, "plan change to Starter")
     s.eq((st, billing_row()), (200, "starter|annual|false"), "change plan (at 390 px) to Starter, annual")
     s.ok(b.notice() != "", "the plan change says so", b.text()[:200])
     b.check_page("billing page after a plan change")
@@ -274,8 +277,7 @@ def group_billing(s, b):
     st = b.click(b.find("//a[starts-with(normalize-space(.), 'Cancel subscription')]"))
     s.eq(st, 200, "cancel: a confirmation page")
     b.check_page("billing: cancel confirmation")
-    # tighten: issue 10 adds confirm=1 to this form (b.confirm_form() then finds it).
-    st = b.click(b.find("//form[contains(@action, '/billing/cancel')]//button"))
+    st = b.click(b.submit_button(b.confirm_form()))
     s.eq((st, billing_row()), (200, "starter|annual|true"), "cancel: confirmed, set to end")
     s.ok(b.css("form[action$='/billing/resume']"), "cancel: the page offers to resume")
     b.check_page("billing page, cancellation pending")
@@ -440,6 +442,11 @@ def group_refusals(s, b):
          "seats full: nothing was stored")
     b.check_page("team page, seats full (409)")
     b.shot("team-seats-full")
+    b.go(TEAM)
+    button = b.submit_button(b.find("//form[contains(@action, '/team/invite')]"))
+    s.ok(button.get_attribute("disabled") is not None and "seat" in b.text().lower(),
+         "with every seat taken, the invite button is disabled with the reason")
+    b.check_page("team page, seats full")
 
 
 # --- General, API keys, audit log ------------------------------------------------------------
