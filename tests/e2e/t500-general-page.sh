@@ -48,7 +48,7 @@ before=$(audits)
 for role in member viewer; do
 	post "$role" $P name="Taken Over"
 	is "$role: rename is 403" "$STATUS" 403
-	check "$role: ... the 403 page names the roles" body_has "owner or admin role in this workspace; you are $role."
+	check "$role: ... the 403 page names the roles" body_has "owner or admin role in this workspace; you are a $role."
 done
 is "refused renames change nothing" "$(sql "SELECT name FROM workspaces WHERE id = '$ACME'")/$(audits)" "Acme Corp/$before"
 

@@ -26,7 +26,7 @@ login viewer viewer@example.com
 before="$(counter)/$(audits)"
 get viewer $P
 is "viewer: GET is 403" "$STATUS" 403
-check "... naming the roles" body_has 'owner, admin or member role in this workspace; you are viewer.'
+check "... naming the roles" body_has 'owner, admin or member role in this workspace; you are a viewer.'
 post viewer $P name=Sneaky expires_in_days=30
 is "viewer: create is 403" "$STATUS" 403
 post viewer $P/40000000-0000-0000-0000-000000000001/revoke confirm=1

@@ -12,7 +12,7 @@ for role in member viewer; do
 	login "$role" "$role@example.com"
 	get "$role" $P
 	is "$role: the audit log is 403" "$STATUS" 403
-	check "$role: ... naming the roles" body_has "owner or admin role in this workspace; you are $role."
+	check "$role: ... naming the roles" body_has "owner or admin role in this workspace; you are a $role."
 	get "$role" $P.csv
 	is "$role: the CSV is 403" "$STATUS" 403
 	check "$role: ... no CSV" sh -c "! grep -q '^time_utc' '$T/body'"
