@@ -21,7 +21,7 @@ LIBS     = $(PKG_LIBS) -lfcgi -lcrypt
 # The shared library: everything in cgi/ that is not a page.
 LIB_SRC  = util http tmpl crypto db rbac server app cache
 # Pages: one executable each, built when its source exists.
-PAGES    = $(filter $(patsubst cgi/%.c,%,$(wildcard cgi/*.c)),auth invite team billing integrations general apikeys audit)
+PAGES    = $(filter $(patsubst cgi/%.c,%,$(wildcard cgi/*.c)),auth invite team billing integrations general apikeys audit account password)
 # Extra per-page objects (e.g. the billing cycle command) may be added below.
 
 B        = build
@@ -65,6 +65,13 @@ $(B)/bin/integrations: $(INTEG_SRC:%=$(B)/obj/%.o)
 INTEG_TESTS = $(patsubst tests/unit/%.c,$(B)/san/%,$(wildcard tests/unit/test_integ_*.c))
 $(INTEG_TESTS): $(B)/san/test_integ_%: tests/unit/test_integ_%.c $(B)/san/integ_%.o $(SAN_OBJ) | $(B)/san
 	$(CC) $(CSTD) $(WARN) $(SAN_FLAGS) $(PKG_CFLAGS) -Icgi -o $@ $< $(B)/san/integ_$*.o $(SAN_OBJ) $(LIBS) -lcmocka
+
+# The account pages (account, password) also link their rules (names,
+# passwords, browsers) and the account emails; the rules' unit test links them.
+$(B)/bin/account: $(B)/obj/account_rules.o
+$(B)/bin/password: $(B)/obj/account_rules.o $(B)/obj/mail.o
+$(B)/san/test_account_rules: tests/unit/test_account_rules.c $(B)/san/account_rules.o $(SAN_OBJ) | $(B)/san
+	$(CC) $(CSTD) $(WARN) $(SAN_FLAGS) $(PKG_CFLAGS) -Icgi -o $@ $< $(B)/san/account_rules.o $(SAN_OBJ) $(LIBS) -lcmocka
 
 # Unit tests (cmocka, sanitizer build, no server).
 unit: $(UNIT_BIN)

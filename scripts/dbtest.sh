@@ -651,6 +651,131 @@ expect_delta "versions: a removal by settings_app under row-level security moves
     "SET LOCAL ROLE settings_app; UPDATE team_members SET deleted_at = now() WHERE user_id = '$M4'" "1|1|0|f|f" "$SUDB"
 
 # ---------------------------------------------------------------------------
+# A person's own account (013): reset links, their limits, the personal audit
+# stream, the rename
+# ---------------------------------------------------------------------------
+expect_error "settings_app cannot read password_reset_tokens (functions only)" "$APP" 'permission denied' <<'EOF'
+SELECT token_hash FROM password_reset_tokens;
+EOF
+expect_error "settings_app cannot write password_reset_tokens" "$APP" 'permission denied' <<EOF
+INSERT INTO password_reset_tokens (user_id, token_hash, expires_at) VALUES ('$DEMO', repeat('a', 64), now());
+EOF
+expect_error "settings_app cannot read password_reset_requests" "$APP" 'permission denied' <<'EOF'
+SELECT count(*) FROM password_reset_requests;
+EOF
+expect_error "settings_app cannot change account_audit_logs (append-only)" "$APP" 'permission denied' <<'EOF'
+UPDATE account_audit_logs SET action = 'x';
+EOF
+expect_error "settings_app cannot delete account_audit_logs" "$APP" 'permission denied' <<'EOF'
+DELETE FROM account_audit_logs;
+EOF
+ACCOUNT_FUNCS="ARRAY['password_reset_request(text,inet,text,integer,integer,integer,integer,text)',
+                     'password_reset_lookup(text)', 'password_reset_use(text,text,inet,text)',
+                     'password_reset_revoke(uuid)', 'account_rename(uuid,text)']"
+expect "settings_app may execute the account functions" "$SUDB" \
+    "SELECT bool_and(has_function_privilege('settings_app', f, 'EXECUTE')) FROM unnest($ACCOUNT_FUNCS) f" "t"
+expect "... and PUBLIC may not" "$SUDB" \
+    "SELECT bool_or(has_function_privilege('public', f, 'EXECUTE')) FROM unnest($ACCOUNT_FUNCS) f" "f"
+
+M4=10000000-0000-0000-0000-000000000004
+R1=$(printf '%064d' 1); R2=$(printf '%064d' 2); R3=$(printf '%064d' 3); R4=$(printf '%064d' 4)
+expect_script "password_reset_request: sent for an account, none for no account, invited without a password" "$SUDB" \
+    "sent|$M4|viewer@example.com
+none||
+invited|pending@example.com|Acme Corp
+3|1|1" <<EOF
+BEGIN;
+SET LOCAL ROLE settings_app;
+SELECT outcome, user_id, email FROM password_reset_request('Viewer@Example.com', '10.0.0.1', '$R1', 3600, 5, 20, 3600, 'dbtest');
+SELECT outcome, user_id, email FROM password_reset_request('nobody@example.com', '10.0.0.1', '$R2', 3600, 5, 20, 3600, 'dbtest');
+SELECT outcome, email, invitations FROM password_reset_request('pending@example.com', '10.0.0.1', '$R3', 3600, 5, 20, 3600, 'dbtest');
+RESET ROLE;
+SELECT (SELECT count(*) FROM password_reset_requests),
+       (SELECT count(*) FROM password_reset_tokens),
+       (SELECT count(*) FROM account_audit_logs WHERE action = 'account.password_reset_requested');
+ROLLBACK;
+EOF
+expect_script "password_reset_request: three live links at most, the oldest revoked; the limits answer limited" "$OWNER" \
+    "3|1
+limited
+limited" <<EOF
+BEGIN;
+\o /dev/null
+SELECT password_reset_request('viewer@example.com', NULL, lpad(i::text, 64, '0'), 3600, 100, 100, 3600, NULL)
+  FROM generate_series(1, 4) i;
+\o
+SELECT count(*) FILTER (WHERE revoked_at IS NULL), count(*) FILTER (WHERE revoked_at IS NOT NULL AND token_hash = lpad('1', 64, '0'))
+  FROM password_reset_tokens;
+SELECT outcome FROM password_reset_request('viewer@example.com', NULL, '$R4', 3600, 4, 100, 3600, NULL);
+SELECT outcome FROM password_reset_request('other@example.com', '10.0.0.9', '$R4', 3600, 100, 0, 3600, NULL);
+ROLLBACK;
+EOF
+expect_script "password_reset_lookup and password_reset_use: once, every session ended, the hash set" "$SUDB" \
+    "live
+reset|$M4|1
+used
+0|t|x" <<EOF
+BEGIN;
+SET LOCAL ROLE settings_app;
+\o /dev/null
+SELECT outcome FROM password_reset_request('viewer@example.com', NULL, '$R1', 3600, 5, 20, 3600, NULL);
+\o
+SELECT state FROM password_reset_lookup('$R1');
+INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at) VALUES (repeat('9', 64), '$M4', 'c', now() + interval '1 hour');
+SELECT outcome, user_id, sessions_ended FROM password_reset_use('$R1', 'x', NULL, NULL);
+SELECT outcome FROM password_reset_use('$R1', 'y', NULL, NULL);
+RESET ROLE;
+SELECT (SELECT count(*) FROM sessions WHERE user_id = '$M4'),
+       (SELECT used_at IS NOT NULL FROM password_reset_tokens WHERE token_hash = '$R1'),
+       (SELECT password_hash FROM users WHERE id = '$M4');
+SELECT state FROM password_reset_lookup('$R2');
+ROLLBACK;
+EOF
+expect_script "password_reset_use: expired and unknown links are refused" "$OWNER" \
+    "expired
+unknown" <<EOF
+BEGIN;
+\o /dev/null
+SELECT outcome FROM password_reset_request('viewer@example.com', NULL, '$R1', 3600, 5, 20, 3600, NULL);
+\o
+UPDATE password_reset_tokens SET expires_at = now() - interval '1 second';
+SELECT outcome FROM password_reset_use('$R1', 'x', NULL, NULL);
+SELECT outcome FROM password_reset_use('$R2', 'x', NULL, NULL);
+ROLLBACK;
+EOF
+expect_delta "versions: account_rename (as settings_app) moves the person's pages and every team page they are on" \
+    "SET LOCAL ROLE settings_app; SELECT account_rename('$M4', 'Renamed Viewer')" "1|1|0|f|t" "$SUDB"
+expect_script "account_audit_logs: settings_app appends and reads the person's rows" "$APP" "1" <<EOF
+BEGIN;
+INSERT INTO account_audit_logs (user_id, action, changes) VALUES ('$M4', 'account.name_changed', '{"old_name": "a", "new_name": "b"}');
+SELECT count(*) FROM account_audit_logs WHERE user_id = '$M4';
+ROLLBACK;
+EOF
+
+# A rename and a team change of the same person at once: the rename takes the
+# workspace rows before the person's, as a team change does, so neither deadlocks.
+q "$OWNER" >"$WORK/rename-a.out" 2>&1 <<EOF &
+BEGIN;
+SELECT 1 FROM workspaces WHERE id = '$ACME' FOR NO KEY UPDATE;
+SELECT pg_sleep(1);
+UPDATE team_members SET role = 'member' WHERE user_id = '$M4' AND workspace_id = '$ACME';
+COMMIT;
+EOF
+rename_a=$!
+sleep 0.3
+q "$APP" -c "SELECT new_name FROM account_rename('$M4', 'Raced Viewer')" >"$WORK/rename-b.out" 2>&1
+rename_b=$?
+wait "$rename_a"
+rename_a=$?
+if [ "$rename_a" -eq 0 ] && [ "$rename_b" -eq 0 ]; then ok "race: a rename and a team change of the same person both commit (no deadlock)"
+else not_ok "race: a rename and a team change of the same person both commit (no deadlock)" "$(cat "$WORK/rename-a.out" "$WORK/rename-b.out")"; fi
+expect "race: both changes are there" "$OWNER" \
+    "SELECT u.full_name, tm.role FROM users u JOIN team_members tm ON tm.user_id = u.id AND tm.workspace_id = '$ACME' WHERE u.id = '$M4'" \
+    "Raced Viewer|member"
+run "race: clean up" q "$OWNER" -c "UPDATE team_members SET role = 'viewer' WHERE user_id = '$M4' AND workspace_id = '$ACME';
+                                   UPDATE users SET full_name = 'Viewer User' WHERE id = '$M4'"
+
+# ---------------------------------------------------------------------------
 # 012: API keys, deleted workspaces, purge
 # ---------------------------------------------------------------------------
 SEED_KEY=ak_live_4f1c-dev-seed-key-production
@@ -717,7 +842,6 @@ expect "... until Acme is gone, with one summary line; Globex untouched" "$OWNER
             (SELECT count(*) FROM workspace_purges WHERE workspace_id = '$ACME' AND purged_at IS NOT NULL AND rows_deleted > 10),
             (SELECT count(*) FROM workspaces WHERE id = '$GLOBEX'),
             (SELECT count(*) FROM workspace_purge_step(10))" "0|1|1|0"
-
 # ---------------------------------------------------------------------------
 # Down all (with data), up all again
 # ---------------------------------------------------------------------------

@@ -7,7 +7,7 @@ PORT=${PORT:-8080}
 PGPORT=${PGPORT:-5433}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 RUNUSER_NAME=${SETTINGS_RUN_USER:-settings}
-PAGES="auth invite team billing integrations general apikeys audit"
+PAGES="auth invite team billing integrations general apikeys audit account password"
 BUILD=${BUILD:-$ROOT/build}
 
 # PostgreSQL (and, for symmetry, the app and nginx) refuse or should not run

@@ -19,6 +19,9 @@ cleanup() {
 }
 trap cleanup INT TERM HUP EXIT
 
+# Development: without a mail command, account emails (password reset links)
+# are written to the page's log instead (var/log/password.log).
+export SETTINGS_MAIL_LOG=${SETTINGS_MAIL_LOG:-1}
 pg_start >/dev/null
 stack_start
 # The seeded invitation link works once: show it only while it still does.
@@ -38,6 +41,7 @@ if [ "$invite" = 1 ]; then
 	echo "    http://127.0.0.1:$PORT/invite/accept?token=dev-invite-token-pending-example-com"
 fi
 cat <<MSG
+  Password reset emails: ${SETTINGS_SENDMAIL:-not sent; their links are in $VAR/log/password.log}
   Logs: $VAR/log/ (build, nginx, postgresql, one file per page)
   Ctrl-C stops everything.
 
