@@ -72,6 +72,16 @@ def group_signin(s, b):
     s.eq((st, b.path()), (200, BILLING), "signing in there returns to the billing page (next=)")
     b.click(b.find("//form[@action='/logout']//button"))
 
+    # Forgotten password: the form and its answer (the same whether the account exists or not).
+    b.go("/login")
+    st = b.click(b.find("//a[@href='/password/forgot']"))
+    s.eq(st, 200, "forgot password: the form opens from the sign-in page")
+    b.check_page("forgot password form")
+    b.fill("email", "member@example.com")
+    st = b.click(b.find("//form[@action='/password/forgot']//button"))
+    s.eq(st, 200, "forgot password: sent, a page says what happens next")
+    b.check_page("forgot password, sent")
+
     # Lockout: the tenth failure in the window locks the address and the email.
     b.drive_at(1280)
     b.go("/login")
@@ -486,6 +496,16 @@ def group_workspace(s, b):
     st = b.click(b.submit_button(b.confirm_form()))
     s.eq((st, sql("SELECT revoked_at IS NOT NULL FROM api_keys WHERE name = 'Browser key'")), (200, "t"),
          "revoke a key: confirmed (at 390 px)")
+
+    st = b.click(b.find("//header//a[@href='/account']"))
+    s.eq((st, b.path()), (200, "/account"), "the account page, from the name in the header")
+    b.check_page("account page")
+    b.shot("account")
+    b.fill("full_name", "Demo Owner Renamed")
+    st = b.click(b.find("//form[@action='/account/name']//button"))
+    s.eq((st, sql("SELECT full_name FROM users WHERE email = 'demo@example.com'")), (200, "Demo Owner Renamed"),
+         "account: the name saved (at 390 px)")
+    b.check_page("account page after saving the name")
 
     st = b.go("/w/acme/settings/audit")
     s.eq(st, 200, "audit log: 200")
