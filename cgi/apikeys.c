@@ -10,18 +10,23 @@
 #define NAME_MAX_CHARS 100
 #define LIST_MAX 200
 #define NEW_KEY_COOKIE "api_key_new"
+/* A timestamp as ISO 8601 in UTC; the page puts it in words (util.h) and in <time datetime>. */
+#define ISO_UTC(x) "to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+/* Seconds since a past timestamp / until a future one, for "3 days ago", "in 7 days". */
+#define SECS_SINCE(x) "floor(extract(epoch FROM now() - (" x ")))::bigint"
+#define SECS_UNTIL(x) "floor(extract(epoch FROM (" x ") - now()))::bigint"
 
 static const struct stmt stmts[] = {
 	/* Newest first; the status is decided here, with the database's clock. */
 	{ "apikeys_list",
 	  "SELECT k.id, k.name, k.key_prefix, coalesce(nullif(u.full_name, ''), u.email), k.created_by, "
-	  "       to_char(k.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), "
-	  "       to_char(k.last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"'), "
-	  "       to_char(k.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), "
+	  "       " ISO_UTC("k.created_at") ", " ISO_UTC("k.last_used_at") ", "
+	  "       " ISO_UTC("k.expires_at") ", "
 	  "       CASE WHEN k.revoked_at IS NOT NULL THEN 'revoked' "
 	  "            WHEN k.expires_at IS NOT NULL AND k.expires_at <= now() THEN 'expired' "
 	  "            ELSE 'active' END, "
-	  "       to_char(k.revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') "
+	  "       " ISO_UTC("k.revoked_at") ", " SECS_SINCE("k.last_used_at") ", "
+	  "       " SECS_UNTIL("k.expires_at") " "
 	  "  FROM api_keys k LEFT JOIN users u ON u.id = k.created_by "
 	  " WHERE k.workspace_id = $1::uuid "
 	  " ORDER BY k.created_at DESC, k.id DESC LIMIT 201" },
@@ -41,21 +46,25 @@ static const struct stmt stmts[] = {
 	{ "apikeys_insert",
 	  "INSERT INTO api_keys (workspace_id, name, key_prefix, key_hash, created_by, expires_at) "
 	  "VALUES ($1::uuid, $2, $3, $4, $5::uuid, now() + $6::int * interval '1 day') "
-	  "RETURNING id, to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')" },
+	  "RETURNING id, " ISO_UTC("expires_at") },
 	/* The key just made, by its hash, for the one-time display. */
 	{ "apikeys_shown",
-	  "SELECT name, to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM api_keys "
+	  "SELECT name, " ISO_UTC("expires_at") ", " SECS_UNTIL("expires_at") " FROM api_keys "
 	  " WHERE workspace_id = $1::uuid AND key_hash = $2 AND revoked_at IS NULL" },
 	{ "apikeys_one",
 	  "SELECT k.id, k.name, k.key_prefix, k.created_by, "
 	  "       CASE WHEN k.revoked_at IS NOT NULL THEN 'revoked' "
 	  "            WHEN k.expires_at IS NOT NULL AND k.expires_at <= now() THEN 'expired' "
-	  "            ELSE 'active' END "
-	  "  FROM api_keys k WHERE k.id = $1::uuid AND k.workspace_id = $2::uuid FOR UPDATE" },
+	  "            ELSE 'active' END, "
+	  "       coalesce(nullif(u.full_name, ''), u.email), " ISO_UTC("k.created_at") ", "
+	  "       " ISO_UTC("k.last_used_at") ", " SECS_SINCE("k.last_used_at") ", "
+	  "       " ISO_UTC("k.expires_at") ", " SECS_UNTIL("k.expires_at") " "
+	  "  FROM api_keys k LEFT JOIN users u ON u.id = k.created_by "
+	  " WHERE k.id = $1::uuid AND k.workspace_id = $2::uuid FOR UPDATE OF k" },
 	{ "apikeys_revoke",
 	  "UPDATE api_keys SET revoked_at = now(), revoked_by = $3::uuid "
 	  " WHERE id = $1::uuid AND workspace_id = $2::uuid AND revoked_at IS NULL "
-	  "RETURNING to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')" },
+	  "RETURNING " ISO_UTC("revoked_at") },
 };
 
 static const char *const expiry_choices[] = { "30", "90", "365", "none", NULL };
@@ -88,6 +97,59 @@ static long num(const char *s)
 	return n;
 }
 
+/* Columns of apikeys_list. */
+enum {
+	L_ID, L_NAME, L_PREFIX, L_CREATOR, L_CREATED_BY, L_CREATED, L_LAST_USED, L_EXPIRES,
+	L_STATE, L_REVOKED, L_LAST_USED_AGE, L_EXPIRES_IN
+};
+
+/* Columns of apikeys_one. */
+enum {
+	O_ID, O_NAME, O_PREFIX, O_CREATED_BY, O_STATE, O_CREATOR, O_CREATED, O_LAST_USED,
+	O_LAST_USED_AGE, O_EXPIRES, O_EXPIRES_IN
+};
+
+/* Errors of this page lead back to it (error.tmpl). */
+static void back_to_keys(struct ctx *c)
+{
+	tvars_set(c->vars, "back_path", keys_path(c));
+	tvars_set(c->vars, "back_label", "Back to the API keys page");
+}
+
+static const char *col(const PGresult *r, int i, int k)
+{
+	return PQgetisnull(r, i, k) ? NULL : PQgetvalue(r, i, k);
+}
+
+/*
+ * The dates of a key into v, in the one style of every page: created
+ * ("1 December 2026"), last used ("3 days ago"), expires ("in 7 days" and
+ * the date; the date alone once past), each with its ISO value for
+ * <time datetime>. k are the columns of created, last used, its age,
+ * expires and the seconds until then.
+ */
+static void key_dates(struct ctx *c, struct tvars *v, const PGresult *r, int i, const int k[5])
+{
+	const char *created = col(r, i, k[0]), *used = col(r, i, k[1]), *expires = col(r, i, k[3]);
+
+	tvars_set(v, "created_iso", created);
+	tvars_set(v, "created", created ? date_words(c->arena, created) : NULL);
+	if (used != NULL) {
+		tvars_set(v, "last_used_iso", used);
+		tvars_set(v, "last_used", ago_words(c->arena, num(col(r, i, k[2]))));
+	}
+	if (expires != NULL) {
+		long left = 0;
+
+		if (col(r, i, k[4]) != NULL && parse_long(col(r, i, k[4]), -(1L << 50), 1L << 50, &left) != 0)
+			left = 0;
+		tvars_set(v, "expires_iso", expires);
+		tvars_set(v, "expires_on", date_words(c->arena, expires));
+		if (left > 0)
+			tvars_set(v, "expires", until_words(c->arena, left));
+	}
+}
+
 /* s as a JSON string literal. */
 static const char *json_string(struct ctx *c, const char *s)
 {
@@ -99,6 +161,12 @@ static const char *json_string(struct ctx *c, const char *s)
 	out = arena_strdup(c->arena, b.data);
 	buf_free(&b);
 	return out;
+}
+
+/* Who created a key, in words: a person no longer known is "a former user". */
+static const char *or_former(const char *who)
+{
+	return who != NULL ? who : "a former user";
 }
 
 /* 1 when the person may revoke a key created by created_by (NULL: unknown). */
@@ -137,8 +205,11 @@ static int fill_new_key(struct ctx *c)
 	if (PQntuples(r) == 1) {
 		tvars_set(c->vars, "new_key", v);
 		tvars_set(c->vars, "new_key_name", PQgetvalue(r, 0, 0));
-		if (!PQgetisnull(r, 0, 1))
-			tvars_set(c->vars, "new_key_expires", PQgetvalue(r, 0, 1));
+		if (!PQgetisnull(r, 0, 1)) {
+			tvars_set(c->vars, "new_key_expires_iso", PQgetvalue(r, 0, 1));
+			tvars_set(c->vars, "new_key_expires_on", date_words(c->arena, PQgetvalue(r, 0, 1)));
+			tvars_set(c->vars, "new_key_expires", until_words(c->arena, num(PQgetvalue(r, 0, 2))));
+		}
 	}
 	PQclear(r);
 	return 0;
@@ -169,23 +240,25 @@ static void render_keys(struct ctx *c, int status)
 		return;
 	n = PQntuples(r);
 	for (int i = 0; i < n && i < LIST_MAX; i++) {
+		static const int dates[5] = { L_CREATED, L_LAST_USED, L_LAST_USED_AGE, L_EXPIRES,
+		                              L_EXPIRES_IN };
 		struct tvars *row = tvars_loop_add(c->vars, "keys");
-		const char *state = PQgetvalue(r, i, 8);
+		const char *state = PQgetvalue(r, i, L_STATE), *revoked = col(r, i, L_REVOKED);
 
-		tvars_set(row, "id", PQgetvalue(r, i, 0));
-		tvars_set(row, "name", PQgetvalue(r, i, 1));
-		tvars_set(row, "prefix", PQgetvalue(r, i, 2));
-		tvars_set(row, "created_by", PQgetisnull(r, i, 3) ? "a former user" : PQgetvalue(r, i, 3));
-		tvars_set(row, "created", PQgetvalue(r, i, 5));
-		if (!PQgetisnull(r, i, 6))
-			tvars_set(row, "last_used", PQgetvalue(r, i, 6));
-		if (!PQgetisnull(r, i, 7))
-			tvars_set(row, "expires", PQgetvalue(r, i, 7));
-		if (!PQgetisnull(r, i, 9))
-			tvars_set(row, "revoked", PQgetvalue(r, i, 9));
+		tvars_set(row, "id", PQgetvalue(r, i, L_ID));
+		tvars_set(row, "name", PQgetvalue(r, i, L_NAME));
+		tvars_set(row, "prefix", PQgetvalue(r, i, L_PREFIX));
+		tvars_set(row, "created_by", or_former(col(r, i, L_CREATOR)));
+		key_dates(c, row, r, i, dates);
+		if (strcmp(state, "active") != 0)
+			tvars_set(row, "expires", "");       /* the date alone: it no longer counts down */
+		if (revoked != NULL) {
+			tvars_set(row, "revoked_iso", revoked);
+			tvars_set(row, "revoked", date_words(c->arena, revoked));
+		}
 		tvars_set(row, "status", state);
 		tvars_set_bool(row, "can_revoke", strcmp(state, "revoked") != 0 &&
-		               may_revoke(c, PQgetisnull(r, i, 4) ? NULL : PQgetvalue(r, i, 4)));
+		               may_revoke(c, col(r, i, L_CREATED_BY)));
 	}
 	tvars_set_bool(c->vars, "more_keys", n > LIST_MAX);
 	PQclear(r);
@@ -279,9 +352,13 @@ static void keys_post(struct ctx *c)
  */
 static void revoke(struct ctx *c)
 {
+	static const int dates[5] = { O_CREATED, O_LAST_USED, O_LAST_USED_AGE, O_EXPIRES,
+	                              O_EXPIRES_IN };
 	const char *id = route_uuid(c, 1), *params[3], *key_name, *prefix, *created_by, *state, *at;
+	struct tvars *facts;
 	PGresult *r;
 
+	back_to_keys(c);
 	if (id == NULL) {
 		page_error(c, 404, "There is no such API key in this workspace.");
 		return;
@@ -296,10 +373,14 @@ static void revoke(struct ctx *c)
 		page_error(c, 404, "There is no such API key in this workspace.");
 		return;
 	}
-	key_name = db_value(c, r, 0, 1);
-	prefix = db_value(c, r, 0, 2);
-	created_by = db_value(c, r, 0, 3);
-	state = db_value(c, r, 0, 4);
+	key_name = db_value(c, r, 0, O_NAME);
+	prefix = db_value(c, r, 0, O_PREFIX);
+	created_by = db_value(c, r, 0, O_CREATED_BY);
+	state = db_value(c, r, 0, O_STATE);
+	/* The facts of the confirmation page, in a scope of their own (a one-row loop). */
+	facts = tvars_loop_add(c->vars, "key");
+	tvars_set(facts, "created_by", or_former(col(r, 0, O_CREATOR)));
+	key_dates(c, facts, r, 0, dates);
 	PQclear(r);
 	if (!may_revoke(c, created_by)) {
 		page_error(c, 403, "Members can revoke only the keys they created; an owner or admin "
@@ -319,6 +400,7 @@ static void revoke(struct ctx *c)
 		tvars_set(c->vars, "key_name", key_name);
 		tvars_set(c->vars, "key_prefix", prefix);
 		tvars_set_bool(c->vars, "key_expired", strcmp(state, "expired") == 0);
+		tvars_set(c->vars, "key_status", strcmp(state, "expired") == 0 ? "Expired" : "Active");
 		page_render(c, 200, "apikeys_revoke.tmpl");
 		return;
 	}

@@ -23,7 +23,7 @@ static const struct stmt stmts[] = {
 	{ "audit_rows",
 	  "SELECT (extract(epoch FROM a.created_at) * 1000000)::bigint || '_' || a.id, "
 	  "       to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-	  "       to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), "
+	  "       floor(extract(epoch FROM now() - a.created_at))::bigint, "
 	  "       a.action, a.resource_type, a.resource_id, host(a.ip_address), a.user_agent, "
 	  "       u.email, u.full_name, "
 	  "       a.changes ->> 'email', a.changes ->> 'role', a.changes ->> 'old_role', "
@@ -55,23 +55,52 @@ static const struct stmt stmts[] = {
 
 /* Columns of audit_rows. */
 enum {
-	COL_CURSOR, COL_ISO, COL_WHEN, COL_ACTION, COL_RTYPE, COL_RID, COL_IP, COL_AGENT,
+	COL_CURSOR, COL_ISO, COL_AGE, COL_ACTION, COL_RTYPE, COL_RID, COL_IP, COL_AGENT,
 	COL_EMAIL, COL_NAME, COL_C_EMAIL, COL_C_ROLE, COL_C_OLD_ROLE, COL_C_NEW_ROLE,
 	COL_C_NAME, COL_C_OLD_NAME, COL_C_NEW_NAME, COL_C_PREFIX, COL_C_OLD_PLAN,
 	COL_C_NEW_PLAN, COL_C_EVENT, COL_CHANGES
 };
 
-/* The actions offered in the filter (any well-formed action is accepted). */
-static const char *const known_actions[] = {
-	"team_member.invited", "team_member.invitation_accepted", "team_member.invitation_resent",
-	"team_member.invitation_revoked", "team_member.role_changed", "team_member.deactivated",
-	"team_member.reactivated", "team_member.removed", "team_member.left",
-	"workspace.renamed", "workspace.deleted", "workspace.restored",
-	"api_key.created", "api_key.revoked",
-	"billing.plan_changed", "billing.cancellation_requested", "billing.cancellation_withdrawn",
-	"billing.cycle_rolled_over", "billing.subscription_ended", "billing.stripe_event_applied",
-	"integration.created", "integration.updated", "integration.enabled",
-	"integration.disabled", "integration.deleted", "integration.tested", NULL,
+/*
+ * The actions offered in the filter, in words, grouped by what they are
+ * about (any well-formed action is accepted).
+ */
+static const struct { const char *action, *group, *label; } known_actions[] = {
+	{ "team_member.invited", "Team", "Invitation sent" },
+	{ "team_member.invitation_accepted", "Team", "Invitation accepted" },
+	{ "team_member.invitation_resent", "Team", "Invitation sent again" },
+	{ "team_member.invitation_revoked", "Team", "Invitation revoked" },
+	{ "team_member.role_changed", "Team", "Role changed" },
+	{ "team_member.deactivated", "Team", "Member deactivated" },
+	{ "team_member.reactivated", "Team", "Member reactivated" },
+	{ "team_member.removed", "Team", "Member removed" },
+	{ "team_member.left", "Team", "Member left" },
+	{ "workspace.renamed", "Workspace", "Workspace renamed" },
+	{ "workspace.deleted", "Workspace", "Workspace deleted" },
+	{ "workspace.restored", "Workspace", "Workspace restored" },
+	{ "api_key.created", "API keys", "API key created" },
+	{ "api_key.revoked", "API keys", "API key revoked" },
+	{ "billing.plan_changed", "Billing", "Plan changed" },
+	{ "billing.cancellation_requested", "Billing", "Subscription cancelled" },
+	{ "billing.cancellation_withdrawn", "Billing", "Subscription resumed" },
+	{ "billing.cycle_rolled_over", "Billing", "Billing cycle closed" },
+	{ "billing.subscription_ended", "Billing", "Subscription ended" },
+	{ "billing.stripe_event_applied", "Billing", "Stripe event" },
+	{ "integration.created", "Integrations", "Integration created" },
+	{ "integration.updated", "Integrations", "Integration changed" },
+	{ "integration.enabled", "Integrations", "Integration enabled" },
+	{ "integration.disabled", "Integrations", "Integration disabled" },
+	{ "integration.deleted", "Integrations", "Integration deleted" },
+	{ "integration.tested", "Integrations", "Test event sent" },
+};
+
+/* Stripe's events in words (what the billing webhook applies). */
+static const struct { const char *type, *words; } stripe_events[] = {
+	{ "customer.subscription.created", "a new subscription" },
+	{ "customer.subscription.updated", "a change of the subscription" },
+	{ "customer.subscription.deleted", "the end of the subscription" },
+	{ "invoice.paid", "a paid invoice" },
+	{ "invoice.payment_failed", "a failed payment" },
 };
 
 static int valid_action(struct field *f);
@@ -176,26 +205,42 @@ static const char *or(const char *s, const char *fallback)
 	return s != NULL && *s != '\0' ? s : fallback;
 }
 
+/* The indefinite article of a word ("an" admin, "a" member), as with_article without an arena. */
+static const char *article(const char *word)
+{
+	return *word != '\0' && strchr("aeiouAEIOU", *word) != NULL ? "an" : "a";
+}
+
+/* A Stripe event type in words, or the type itself when unknown. */
+static void stripe_words(struct buf *b, const char *type)
+{
+	for (size_t i = 0; type != NULL && i < sizeof(stripe_events) / sizeof(stripe_events[0]); i++)
+		if (strcmp(type, stripe_events[i].type) == 0) {
+			buf_puts(b, stripe_events[i].words);
+			return;
+		}
+	buf_printf(b, "the event %s", or(type, "(unknown)"));
+}
+
 /* One row in words: who did what to what. Written to b, never with an arena. */
 static void describe(struct buf *b, const PGresult *r, int i)
 {
 	const char *action = PQgetvalue(r, i, COL_ACTION), *dot = strchr(action, '.');
 	const char *email = or(col(r, i, COL_C_EMAIL), "someone"), *name = col(r, i, COL_C_NAME);
 	const char *actor = or(col(r, i, COL_NAME), col(r, i, COL_EMAIL));
-	const char *verb = dot ? dot + 1 : action;
+	const char *verb = dot ? dot + 1 : action, *role = or(col(r, i, COL_C_ROLE), "member");
 
 	if (actor == NULL)
 		actor = strcmp(action, "billing.stripe_event_applied") == 0 ? "Stripe" : "The system";
 	buf_puts(b, actor);
 	if (strncmp(action, "team_member.", 12) == 0) {
 		if (strcmp(verb, "invited") == 0)
-			buf_printf(b, " invited %s as %s", email, or(col(r, i, COL_C_ROLE), "a member"));
+			buf_printf(b, " invited %s as %s %s", email, article(role), role);
 		else if (strcmp(verb, "role_changed") == 0)
 			buf_printf(b, " changed %s's role from %s to %s", email,
 			           or(col(r, i, COL_C_OLD_ROLE), "?"), or(col(r, i, COL_C_NEW_ROLE), "?"));
 		else if (strcmp(verb, "invitation_accepted") == 0)
-			buf_printf(b, " accepted the invitation and joined as %s",
-			           or(col(r, i, COL_C_ROLE), "a member"));
+			buf_printf(b, " accepted the invitation and joined as %s %s", article(role), role);
 		else if (strcmp(verb, "invitation_resent") == 0)
 			buf_printf(b, " sent a new invitation link to %s", email);
 		else if (strcmp(verb, "invitation_revoked") == 0)
@@ -218,8 +263,8 @@ static void describe(struct buf *b, const PGresult *r, int i)
 		buf_printf(b, " revoked the API key “%s”", or(name, "?"));
 	} else if (strcmp(action, "billing.plan_changed") == 0) {
 		if (col(r, i, COL_C_OLD_PLAN) != NULL && col(r, i, COL_C_NEW_PLAN) != NULL)
-			buf_printf(b, " changed the plan from %s to %s", col(r, i, COL_C_OLD_PLAN),
-			           col(r, i, COL_C_NEW_PLAN));
+			buf_printf(b, " changed the plan from %s to %s", plan_words(col(r, i, COL_C_OLD_PLAN)),
+			           plan_words(col(r, i, COL_C_NEW_PLAN)));
 		else
 			buf_puts(b, " changed the plan's billing");
 	} else if (strcmp(action, "billing.cancellation_requested") == 0) {
@@ -227,17 +272,31 @@ static void describe(struct buf *b, const PGresult *r, int i)
 	} else if (strcmp(action, "billing.cancellation_withdrawn") == 0) {
 		buf_puts(b, " resumed the subscription");
 	} else if (strcmp(action, "billing.stripe_event_applied") == 0) {
-		buf_printf(b, " sent %s", or(col(r, i, COL_C_EVENT), "an event"));
+		buf_puts(b, " reported ");
+		stripe_words(b, col(r, i, COL_C_EVENT));
 	} else if (strcmp(action, "billing.cycle_rolled_over") == 0) {
 		buf_puts(b, " closed the billing cycle");
 	} else if (strcmp(action, "billing.subscription_ended") == 0) {
 		buf_puts(b, " ended the subscription");
 	} else if (strncmp(action, "integration.", 12) == 0) {
-		buf_printf(b, " %s the integration “%s”",
-		           strcmp(verb, "updated") == 0 ? "changed" : verb, or(name, "?"));
+		if (strcmp(verb, "tested") == 0)
+			buf_printf(b, " sent a test event to the integration “%s”", or(name, "?"));
+		else
+			buf_printf(b, " %s the integration “%s”",
+			           strcmp(verb, "updated") == 0 ? "changed" : verb, or(name, "?"));
 	} else {
 		buf_printf(b, ": %s on %s", action, PQgetvalue(r, i, COL_RTYPE));
 	}
+}
+
+/* Seconds since an entry (never negative: a clock a little ahead counts as just now). */
+static long age(const char *s)
+{
+	long n = 0;
+
+	if (s == NULL || parse_long(s, 0, 1L << 50, &n) != 0)
+		return 0;
+	return n;
 }
 
 /* The filters as a query string (without before), "" when none. */
@@ -302,6 +361,9 @@ static int filters_refused(struct ctx *c, void (*render)(struct ctx *, int))
 	int bad = 0;
 
 	if (http_field_invalid(c->req, F_BEFORE)) {
+		tvars_set(c->vars, "back_path", arena_printf(c->arena, "/w/%s/settings/audit",
+		                                             c->ws->slug));
+		tvars_set(c->vars, "back_label", "Back to the newest entries of the audit log");
 		page_error(c, 400, "The page position in this address is not valid. Start again from "
 		           "the newest entries.");
 		return 1;
@@ -327,13 +389,20 @@ static int fill_filter_form(struct ctx *c)
 {
 	const char *params[1] = { c->ws->id };
 	const char *action = tvars_get(c->vars, "v_action"), *actor = tvars_get(c->vars, "v_actor");
+	struct tvars *group = NULL;
 	PGresult *r;
 
-	for (const char *const *a = known_actions; *a != NULL; a++) {
-		struct tvars *o = tvars_loop_add(c->vars, "actions");
+	for (size_t i = 0; i < sizeof(known_actions) / sizeof(known_actions[0]); i++) {
+		struct tvars *o;
 
-		tvars_set(o, "value", *a);
-		tvars_set_bool(o, "selected", action != NULL && strcmp(action, *a) == 0);
+		if (i == 0 || strcmp(known_actions[i].group, known_actions[i - 1].group) != 0) {
+			group = tvars_loop_add(c->vars, "action_groups");
+			tvars_set(group, "group", known_actions[i].group);
+		}
+		o = tvars_loop_add(group, "actions");
+		tvars_set(o, "value", known_actions[i].action);
+		tvars_set(o, "label", known_actions[i].label);
+		tvars_set_bool(o, "selected", action != NULL && strcmp(action, known_actions[i].action) == 0);
 	}
 	r = db_exec(c, "audit_people", 1, params, NULL);
 	if (r == NULL)
@@ -386,8 +455,8 @@ static void render_audit(struct ctx *c, int status)
 		tvars_set(row, "summary", arena_strdup(c->arena, b.data));
 		buf_free(&b);
 		tvars_set(row, "iso", PQgetvalue(r, i, COL_ISO));
-		tvars_set(row, "when", PQgetvalue(r, i, COL_WHEN));
-		tvars_set(row, "action", PQgetvalue(r, i, COL_ACTION));
+		tvars_set(row, "when", datetime_words(c->arena, PQgetvalue(r, i, COL_ISO)));
+		tvars_set(row, "ago", ago_words(c->arena, age(PQgetvalue(r, i, COL_AGE))));
 		tvars_set(row, "ip", col(r, i, COL_IP));
 		tvars_set(row, "agent", col(r, i, COL_AGENT));
 	}

@@ -1,5 +1,6 @@
 /* auth.c: sign-in, sign-out and the health check */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
@@ -20,8 +21,9 @@ static const struct stmt stmts[] = {
 	{ "first_workspace", "SELECT slug FROM auth_user_workspaces($1::uuid) LIMIT 1" },
 	/* The no-workspace page offers to restore a workspace deleted less than 30 days ago. */
 	{ "deleted_workspaces",
-	  "SELECT slug, name, to_char(deleted_at AT TIME ZONE 'UTC', 'FMMonth FMDD, YYYY'), "
-	  "       to_char(purge_at AT TIME ZONE 'UTC', 'FMMonth FMDD, YYYY') "
+	  "SELECT slug, name, to_char(deleted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+	  "       to_char(purge_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+	  "       floor(extract(epoch FROM purge_at - now()))::bigint "
 	  "  FROM workspace_deleted_list($1::uuid)" },
 };
 
@@ -62,8 +64,11 @@ static void deleted_fill(struct ctx *c, const char *user_id)
 
 		tvars_set(row, "slug", PQgetvalue(r, i, 0));
 		tvars_set(row, "name", PQgetvalue(r, i, 1));
-		tvars_set(row, "deleted_on", PQgetvalue(r, i, 2));
-		tvars_set(row, "purge_on", PQgetvalue(r, i, 3));
+		tvars_set(row, "deleted_iso", PQgetvalue(r, i, 2));
+		tvars_set(row, "deleted_on", date_words(c->arena, PQgetvalue(r, i, 2)));
+		tvars_set(row, "purge_iso", PQgetvalue(r, i, 3));
+		tvars_set(row, "purge_on", datetime_words(c->arena, PQgetvalue(r, i, 3)));
+		tvars_set(row, "purge_in", until_words(c->arena, strtol(PQgetvalue(r, i, 4), NULL, 10)));
 	}
 	PQclear(r);
 }

@@ -7,11 +7,12 @@
 
 #define NAME_MAX_CHARS 100
 #define CANDIDATES_MAX 1000        /* members offered in the transfer form */
+/* A timestamp as ISO 8601 in UTC; pages put it in words (util.h) and in <time datetime>. */
+#define ISO_UTC(x) "to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 static const struct stmt stmts[] = {
 	{ "general_page",
-	  "SELECT w.name, w.slug, to_char(w.created_at AT TIME ZONE 'UTC', 'FMMonth FMDD, YYYY'), "
-	  "       to_char(w.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), bc.plan_type, bc.plan_status "
+	  "SELECT w.name, w.slug, " ISO_UTC("w.created_at") ", bc.plan_type, bc.plan_status "
 	  "  FROM workspaces w LEFT JOIN billing_config bc ON bc.workspace_id = w.id "
 	  " WHERE w.id = $1::uuid" },
 	/* Active members: owners first (the facts), then whom ownership may go to. */
@@ -23,8 +24,8 @@ static const struct stmt stmts[] = {
 	  " ORDER BY tm.role <> 'owner', lower(coalesce(nullif(u.full_name, ''), u.email)), tm.id "
 	  " LIMIT 1001" },
 	{ "general_deleted",
-	  "SELECT slug, name, to_char(deleted_at AT TIME ZONE 'UTC', 'FMMonth FMDD, YYYY'), "
-	  "       to_char(purge_at AT TIME ZONE 'UTC', 'FMMonth FMDD, YYYY') "
+	  "SELECT slug, name, " ISO_UTC("deleted_at") ", " ISO_UTC("purge_at") ", "
+	  "       floor(extract(epoch FROM purge_at - now()))::bigint "
 	  "  FROM workspace_deleted_list($1::uuid)" },
 	/*
 	 * Every change first takes the workspace's team lock (as team.c does):
@@ -65,8 +66,7 @@ static const struct stmt stmts[] = {
 	{ "general_delete",
 	  "UPDATE workspaces SET deleted_at = now(), deleted_by = $2::uuid "
 	  " WHERE id = $1::uuid AND deleted_at IS NULL "
-	  "RETURNING to_char(deleted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-	  "          to_char((deleted_at + interval '30 days') AT TIME ZONE 'UTC', 'FMMonth FMDD, YYYY')" },
+	  "RETURNING " ISO_UTC("deleted_at") ", " ISO_UTC("deleted_at + interval '30 days'") },
 	/* Senders honour is_enabled: every integration stops at once. */
 	{ "general_suspend_integrations",
 	  "WITH s AS (UPDATE integrations_config SET is_enabled = false, suspended_at = now() "
@@ -129,6 +129,36 @@ static long num(const char *s)
 	return n;
 }
 
+/* Errors of this page lead back to it (error.tmpl). */
+static void back_to_general(struct ctx *c)
+{
+	tvars_set(c->vars, "back_path", general_path(c));
+	tvars_set(c->vars, "back_label", "Back to the General page");
+}
+
+/* A plan and its state in words: "Professional", "Professional (cancelled)". */
+static const char *plan_text(struct ctx *c, const char *plan, const char *status)
+{
+	static const struct { const char *status, *words; } states[] = {
+		{ "trialing", "trial" }, { "past_due", "past due" },
+		{ "canceled", "cancelled" }, { "suspended", "suspended" },
+	};
+
+	for (size_t i = 0; status != NULL && i < sizeof(states) / sizeof(states[0]); i++)
+		if (strcmp(status, states[i].status) == 0)
+			return arena_printf(c->arena, "%s (%s)", plan_words(plan), states[i].words);
+	return plan_words(plan);
+}
+
+/* One line of a confirmation page's facts (general_confirm.tmpl). */
+static void fact(struct ctx *c, const char *label, const char *value)
+{
+	struct tvars *row = tvars_loop_add(c->vars, "facts");
+
+	tvars_set(row, "label", label);
+	tvars_set(row, "value", value);
+}
+
 static int confirmed(struct ctx *c)
 {
 	return strcmp(c->req->method, "POST") == 0 && http_field(c->req, A_CONFIRM) != NULL;
@@ -151,8 +181,11 @@ static int fill_deleted(struct ctx *c)
 
 		tvars_set(row, "slug", PQgetvalue(r, i, 0));
 		tvars_set(row, "name", PQgetvalue(r, i, 1));
-		tvars_set(row, "deleted_on", PQgetvalue(r, i, 2));
-		tvars_set(row, "purge_on", PQgetvalue(r, i, 3));
+		tvars_set(row, "deleted_iso", PQgetvalue(r, i, 2));
+		tvars_set(row, "deleted_on", date_words(c->arena, PQgetvalue(r, i, 2)));
+		tvars_set(row, "purge_iso", PQgetvalue(r, i, 3));
+		tvars_set(row, "purge_on", datetime_words(c->arena, PQgetvalue(r, i, 3)));
+		tvars_set(row, "purge_in", until_words(c->arena, num(PQgetvalue(r, i, 4))));
 	}
 	PQclear(r);
 	return 0;
@@ -178,13 +211,10 @@ static void render_general(struct ctx *c, int status)
 	}
 	tvars_set(c->vars, "name", PQgetvalue(r, 0, 0));
 	tvars_set(c->vars, "slug", PQgetvalue(r, 0, 1));
-	tvars_set(c->vars, "created_text", PQgetvalue(r, 0, 2));
-	tvars_set(c->vars, "created", PQgetvalue(r, 0, 3));
-	if (!PQgetisnull(r, 0, 4)) {
-		tvars_set(c->vars, "plan", PQgetvalue(r, 0, 4));
-		tvars_set(c->vars, "plan_status", PQgetvalue(r, 0, 5));
-		tvars_set_bool(c->vars, "plan_canceled", strcmp(PQgetvalue(r, 0, 5), "canceled") == 0);
-	}
+	tvars_set(c->vars, "created", PQgetvalue(r, 0, 2));
+	tvars_set(c->vars, "created_text", date_words(c->arena, PQgetvalue(r, 0, 2)));
+	if (!PQgetisnull(r, 0, 3))
+		tvars_set(c->vars, "plan", plan_text(c, PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4)));
 	if (tvars_get(c->vars, "v_name") == NULL)
 		tvars_set(c->vars, "v_name", PQgetvalue(r, 0, 0));
 	PQclear(r);
@@ -379,10 +409,13 @@ static void leave(struct ctx *c)
 		}
 	}
 	if (!confirmed(c)) {
+		fact(c, "Workspace", c->ws->name);
+		fact(c, "Your role", role_name(c->ws->role));
 		render_confirm(c, 200, "leave", arena_printf(c->arena, "Leave %s?", c->ws->name),
 		               arena_printf(c->arena, "You will lose access to %s at once, as %s. "
 		                            "Only a new invitation can bring you back.",
-		                            c->ws->name, role_name(c->ws->role)),
+		                            c->ws->name,
+		                            with_article(c->arena, role_name(c->ws->role))),
 		               "Leave the workspace");
 		return;
 	}
@@ -435,6 +468,7 @@ static void transfer(struct ctx *c)
 		return;
 	if (PQntuples(r) != 1) {
 		PQclear(r);
+		back_to_general(c);
 		page_error(c, 404, "There is no such member in this workspace.");
 		return;
 	}
@@ -460,6 +494,11 @@ static void transfer(struct ctx *c)
 	}
 	if (!confirmed(c)) {
 		tvars_set(c->vars, "member_id", m.id);
+		fact(c, "Workspace", c->ws->name);
+		fact(c, "New owner", m.name != NULL && *m.name != '\0'
+		     ? arena_printf(c->arena, "%s (%s)", m.name, m.email) : m.email);
+		fact(c, "Their role now", role_name(m.role));
+		fact(c, "Your role after", "admin");
 		render_confirm(c, 200, "transfer",
 		               arena_printf(c->arena, "Transfer ownership of %s to %s?", c->ws->name, who(&m)),
 		               arena_printf(c->arena, "%s (%s, now %s) will become owner of %s, and you will "
@@ -498,6 +537,8 @@ static void render_delete(struct ctx *c, int status)
 {
 	tvars_set_bool(c->vars, "delete_form", 1);
 	tvars_set(c->vars, "v_slug", c->req->fields[A_SLUG].raw);
+	fact(c, "Workspace", c->ws->name);
+	fact(c, "Address name (slug)", c->ws->slug);
 	render_confirm(c, status, "delete", arena_printf(c->arena, "Delete %s?", c->ws->name),
 	               arena_printf(c->arena, "%s will be deleted for everyone: it leaves every "
 	                            "member's list of workspaces and all its pages stop answering. "
@@ -535,6 +576,7 @@ static void delete_workspace(struct ctx *c)
 	if (db_exec_value(c, "general_password_failures", 2, params, &failures) != 0)
 		return;
 	if (num(failures) >= app_config.login_max_failures) {
+		back_to_general(c);
 		page_error(c, 429, "Too many wrong passwords. Wait a few minutes, then try again.");
 		return;
 	}
@@ -586,12 +628,12 @@ static void delete_workspace(struct ctx *c)
 	                                       NULL))) != 0)
 		return;
 	{
-		const char *home = next_home(c);
+		const char *home = next_home(c), *until = datetime_words(c->arena, purge_on);
 
 		if (home == NULL)
 			return;
 		page_redirect_notice(c, home, arena_printf(c->arena, "%s has been deleted. An owner can "
-		                     "restore it until %s.", c->ws->name, purge_on));
+		                     "restore it until %s.", c->ws->name, until ? until : purge_on));
 	}
 }
 

@@ -578,6 +578,19 @@ const char *with_article(struct arena *a, const char *word)
 	return arena_printf(a, "%s %s", strchr("aeiou", first) != NULL ? "an" : "a", word);
 }
 
+const char *plan_words(const char *plan)
+{
+	static const struct { const char *type, *label; } labels[] = {
+		{ "free", "Free" }, { "starter", "Starter" },
+		{ "professional", "Professional" }, { "enterprise", "Enterprise" },
+	};
+
+	for (size_t i = 0; plan != NULL && i < sizeof(labels) / sizeof(labels[0]); i++)
+		if (strcmp(plan, labels[i].type) == 0)
+			return labels[i].label;
+	return plan != NULL ? plan : "";
+}
+
 size_t utf8_chars(const char *s)
 {
 	size_t n = 0;

@@ -98,6 +98,8 @@ const char *ago_words(struct arena *a, long secs);
 const char *until_words(struct arena *a, long secs);
 /* The word with its indefinite article: "an admin", "a member". */
 const char *with_article(struct arena *a, const char *word);
+/* A plan's name for people ("professional" -> "Professional"); others as they are, NULL as "". */
+const char *plan_words(const char *plan);
 /* Characters (code points) of a valid UTF-8 string. */
 size_t utf8_chars(const char *s);
 

@@ -52,3 +52,13 @@ body_has() { grep -qF -- "$1" "$T/body"; }
 sql() { psql_super -tAc "$1"; }
 # tidy_ok: the last body is HTML without errors (warnings allowed).
 tidy_ok() { tidy -q -e "$T/body" >/dev/null 2>&1; [ $? -lt 2 ]; }
+# The one date style of every page ("1 December 2026", "8 December 2026, 14:05 UTC"):
+# dates_in_words: the last body's text (tags and their attributes, such as datetime=
+# and value=, left out) shows no ISO date (2026-12-01) and no "December 1, 2026".
+# A time in words is in a <time datetime=...> element: words_date_shown.
+_MONTHS='(January|February|March|April|May|June|July|August|September|October|November|December)'
+dates_in_words() {
+	sed 's/<[^>]*>//g' "$T/body" >"$T/text"
+	! grep -Eq '[0-9]{4}-[0-9]{2}-[0-9]{2}' "$T/text" && ! grep -Eq "$_MONTHS [0-9]{1,2},? [0-9]{4}" "$T/text"
+}
+words_date_shown() { grep -Eq "<time datetime=\"[0-9]{4}-[0-9]{2}-[0-9]{2}[^\"]*\">[0-9]{1,2} $_MONTHS [0-9]{4}" "$T/body"; }

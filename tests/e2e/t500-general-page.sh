@@ -1,10 +1,11 @@
 #!/bin/sh
-# t500-general-page.sh: the General page by role: facts, rename (owner, admin), hostile names, 404 across workspaces.
+# t500-general-page.sh: the General page by role: facts (the plan by its name, the date in the one style), rename (owner, admin), hostile names, 404 across workspaces.
 . "$ROOT/tests/e2e/lib.sh"
 
 ACME=00000000-0000-0000-0000-000000000001
 P=/w/acme/settings/general
 audits() { sql "SELECT count(*) FROM audit_logs WHERE workspace_id = '$ACME'"; }
+created=$(sql "SELECT to_char(created_at AT TIME ZONE 'UTC', 'FMDD FMMonth YYYY') FROM workspaces WHERE id = '$ACME'")
 
 get anon $P
 is "signed out: 303 to sign in" "$STATUS" 303
@@ -16,9 +17,10 @@ for role in demo admin member viewer; do
 	is "$role: GET General is 200" "$STATUS" 200
 	check "$role: the name" body_has '<dd>Acme Corp</dd>'
 	check "$role: the slug" body_has '<code>acme</code>'
-	check "$role: the plan" body_has 'professional'
+	check "$role: the plan by its name" body_has '<dt>Plan</dt><dd>Professional</dd>'
 	check "$role: the owner" body_has 'Demo Owner (demo@example.com)'
-	check "$role: the creation date" grep -q '<time datetime="[0-9-]*">' "$T/body"
+	check "$role: the creation date in words: $created" grep -Eq "<time datetime=\"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z\">$created</time>" "$T/body"
+	check "$role: no date as 2026-12-01 or December 1, 2026 in the text" dates_in_words
 	check "$role: a leave link" body_has "$P/leave"
 	check "$role: General is in the navigation, current" body_has 'settings/general" aria-current="page">General</a>'
 	check "$role: valid HTML" tidy_ok
@@ -38,6 +40,11 @@ check "member: no rename form" sh -c "! grep -q 'name=\"name\"' '$T/body'"
 check "member: API keys in the navigation, no Audit log" sh -c "grep -q '/settings/api-keys\"' '$T/body' && ! grep -q '/settings/audit\"' '$T/body'"
 get viewer $P
 check "viewer: neither API keys nor Audit log in the navigation" sh -c "! grep -q '/settings/api-keys\"' '$T/body' && ! grep -q '/settings/audit\"' '$T/body'"
+
+sql "UPDATE billing_config SET plan_status = 'canceled' WHERE workspace_id = '$ACME'" >/dev/null
+get demo $P
+check "a cancelled plan says so, in words" body_has '<dt>Plan</dt><dd>Professional (cancelled)</dd>'
+sql "UPDATE billing_config SET plan_status = 'active' WHERE workspace_id = '$ACME'" >/dev/null
 
 get demo /w/acme/settings
 is "/w/acme/settings: 303" "$STATUS" 303

@@ -30,8 +30,10 @@ is "... nothing changed" "$(roles)/$(audits)" "$before"
 # --- Leave: a member -----------------------------------------------------
 get member $P/leave
 is "member GET leave: the confirmation page (200)" "$STATUS" 200
-check "... says what will happen" body_has 'You will lose access to Acme Corp at once'
+check "... says what will happen" body_has 'You will lose access to Acme Corp at once, as a member.'
 check "... its form carries confirm=1" body_has 'name="confirm" value="1"'
+check "... the facts first, as the team's confirmations" body_has '<dt>Workspace</dt><dd>Acme Corp</dd>'
+check "... and the way back to the General page" body_has '/settings/general">Cancel and go back to the General page</a>'
 post member $P/leave
 is "member POST leave without confirm: the confirmation again (200)" "$STATUS" 200
 is "... nothing changed yet" "$(roles)/$(audits)" "$before"
@@ -77,6 +79,7 @@ post demo $P/transfer member_id=$ADMIN_TM
 is "transfer without confirm: the confirmation page (200)" "$STATUS" 200
 check "... says who becomes owner and that I become admin" body_has 'will become owner of Acme Corp, and you will become admin'
 check "... repeats member_id" body_has "name=\"member_id\" value=\"$ADMIN_TM\""
+check "... the facts: who, and their role now" sh -c "grep -q '<dt>New owner</dt><dd>Admin User (admin@example.com)</dd>' '$T/body' && grep -q '<dt>Their role now</dt><dd>admin</dd>' '$T/body'"
 is "... nothing changed yet" "$(roles)/$(audits)" "$before"
 get demo "$P/transfer?member_id=$ADMIN_TM"
 is "GET with member_id: the same confirmation (200)" "$STATUS" 200

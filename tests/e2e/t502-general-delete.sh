@@ -82,6 +82,9 @@ check "the admin's switcher no longer lists Acme" sh -c "! grep -q 'href=\"/w/ac
 get demo /login
 check "the owner's no-workspace page lists the deleted workspace" body_has 'Deleted workspaces'
 check "... with a restore button" body_has 'action="/w/acme/settings/general/restore"'
+deleted=$(sql "SELECT to_char(deleted_at AT TIME ZONE 'UTC', 'FMDD FMMonth YYYY') || '|' || to_char((deleted_at + interval '30 days') AT TIME ZONE 'UTC', 'FMDD FMMonth YYYY, HH24:MI \"UTC\"') FROM workspaces WHERE id = '$ACME'")
+check "... deleted on ${deleted%%|*}, restorable until ${deleted#*|} (in 30 days), in <time>" grep -Eq "deleted on <time datetime=\"[0-9T:Z-]+\">${deleted%%|*}</time>; can be restored until <time datetime=\"[0-9T:Z-]+\">${deleted#*|}</time> \((in 30 days|in 29 days)\)" "$T/body"
+check "... no other date style in the text" dates_in_words
 get admin /w/globex/settings/general
 check "the admin (not an owner) is not offered the restore" sh -c "! grep -q 'general/restore' '$T/body'"
 post admin $P/restore

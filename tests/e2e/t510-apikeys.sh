@@ -1,5 +1,5 @@
 #!/bin/sh
-# t510-apikeys.sh: API keys by role: the list, create (shown once, SHA-256 stored), the plan's limit (409, also racing), revoke (own or any), the counter, 404 across workspaces.
+# t510-apikeys.sh: API keys by role: the list (dates in the one style, relative where it helps), create (shown once, SHA-256 stored), the plan's limit (409, also racing), revoke (own or any) through its confirmation, the counter, 404 across workspaces.
 . "$ROOT/tests/e2e/lib.sh"
 
 ACME=00000000-0000-0000-0000-000000000001
@@ -18,8 +18,18 @@ for role in demo admin member; do
 	check "$role: by prefix" body_has '<code>ak_live_4f1c…</code>'
 	check "$role: usage of the plan's limit" body_has 'Active keys: <strong>3</strong> of 10'
 	check "$role: who created it" body_has 'by Demo Owner'
+	check "$role: when, in words, in <time>" words_date_shown
+	check "$role: no date as 2026-12-01 or December 1, 2026 in the text" dates_in_words
 	check "$role: valid HTML" tidy_ok
 done
+created=$(sql "SELECT to_char(created_at AT TIME ZONE 'UTC', 'FMDD FMMonth YYYY') FROM api_keys WHERE id = '40000000-0000-0000-0000-000000000001'")
+check "created: $created by whom" grep -Eq "<time datetime=\"[0-9T:Z-]+\">$created</time> by Demo Owner" "$T/body"
+sql "UPDATE api_keys SET last_used_at = now() - interval '3 days 2 hours' WHERE id = '40000000-0000-0000-0000-000000000001'" >/dev/null
+get member $P
+check "last used: 3 days ago, with the moment in datetime=" grep -Eq '<time datetime="[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z">3 days ago</time>' "$T/body"
+check "a text browser reads each revoke link as its visible word (the key's name in aria-label)" \
+	sh -c "w3m -dump -cols 200 -T text/html '$T/body' | grep -Eq 'active +Revoke… ' && ! w3m -dump -cols 200 -T text/html '$T/body' | grep -q 'Revoke CI'"
+check "... and a screen reader hears which key" body_has 'aria-label="Revoke the key CI pipeline…">Revoke…</a>'
 check "no key hash is ever shown" sh -c "! grep -q '$(sql "SELECT key_hash FROM api_keys LIMIT 1")' '$T/body'"
 
 login viewer viewer@example.com
@@ -41,6 +51,9 @@ get member $P
 key=$(sed -n 's/.*id="new-key"[^>]*value="\(sk_live_[A-Za-z0-9_-]*\)".*/\1/p' "$T/body" | head -1)
 check "the full key is shown once, sk_live_ and 43 URL-safe characters" sh -c "printf %s '$key' | grep -Eq '^sk_live_[A-Za-z0-9_-]{43}$'"
 check "... with the warning" body_has 'it is shown only this once'
+expires=$(sql "SELECT to_char(expires_at AT TIME ZONE 'UTC', 'FMDD FMMonth YYYY') FROM api_keys WHERE name = 'Laptop'")
+check "... when it expires: in 30 days, on $expires" grep -Eq "It expires in 30 days, on <time datetime=\"[0-9T:Z-]+\">$expires</time>\." "$T/body"
+check "... no other date style in the text" dates_in_words
 check "... valid HTML" tidy_ok
 hash=$(printf %s "$key" | sha256sum | cut -d' ' -f1)
 is "only its SHA-256 is stored, with the shown prefix and the name trimmed" \
@@ -50,6 +63,7 @@ is "the full key is stored nowhere" "$(sql "SELECT count(*) FROM api_keys a, aud
 get member $P
 check "a second view does not show the key again" sh -c "! grep -q '$key' '$T/body'"
 check "... the list shows it by prefix" body_has "$(printf %s "$key" | cut -c1-16)…"
+check "... expiring in 30 days ($expires)" grep -Eq "in 30 days <small>\(<time datetime=\"[0-9T:Z-]+\">$expires</time>\)</small>" "$T/body"
 is "the counter follows (api_keys_current = real count)" "$(counter)" "4/4"
 is "audit row api_key.created without the secret" \
 	"$(sql "SELECT changes->>'name' || '|' || (changes ? 'key_hash') FROM audit_logs WHERE action = 'api_key.created'")" "Laptop|false"
@@ -105,10 +119,14 @@ check "member: not for the owner's key" sh -c "! grep -q '$P/$OTHER/revoke' '$T/
 before="$(counter)/$(audits)"
 post member $P/$OTHER/revoke confirm=1
 is "member revoking someone else's key: 403" "$STATUS" 403
+check "... the 403 page leads back to the API keys" body_has '<a href="/w/acme/settings/api-keys">Back to the API keys page</a>'
 is "... nothing changed" "$(counter)/$(audits)" "$before"
 get member $P/$MINE/revoke
 is "member GET revoke of their own key: the confirmation (200)" "$STATUS" 200
 check "... says what will happen" body_has 'will stop working at once'
+check "... the key's facts first, as the team's confirmations" sh -c "grep -q '<dt>Status</dt><dd>Active</dd>' '$T/body' && grep -Eq '<dt>Expires</dt><dd>in 30 days \(<time datetime=\"[0-9T:Z-]+\">$expires</time>\)</dd>' '$T/body'"
+check "... and the way back" body_has '/settings/api-keys">Cancel and go back to the API keys page</a>'
+check "... no other date style in the text" dates_in_words
 post member $P/$MINE/revoke
 is "POST without confirm=1: the confirmation (200)" "$STATUS" 200
 is "... nothing changed yet" "$(counter)/$(audits)" "$before"
@@ -120,6 +138,7 @@ is "audit row with old and new status" "$(sql "SELECT (changes->'old'->>'status'
 is "a revoked key no longer verifies" "$(sql "SELECT api_key_verify('$key') IS NULL")" t
 get member $P
 check "the list shows it revoked" body_has 'revoked</span>'
+check "... on which day, in words" grep -Eq 'revoked</span> <small>on <time datetime="[0-9T:Z-]+">[0-9]{1,2} [A-Z][a-z]+ [0-9]{4}</time></small>' "$T/body"
 post member $P/$MINE/revoke confirm=1
 is "revoking it again: 409 (cannot be revived or revoked twice)" "$STATUS" 409
 post admin $P/$OTHER/revoke confirm=1
@@ -127,6 +146,10 @@ is "admin revokes the owner's key: 303" "$STATUS" 303
 sql "UPDATE api_keys SET expires_at = now() - interval '1 day' WHERE id = '40000000-0000-0000-0000-000000000002'" >/dev/null
 get admin $P
 check "an expired key shows as expired" body_has 'expired</span>'
+yesterday=$(sql "SELECT to_char(expires_at AT TIME ZONE 'UTC', 'FMDD FMMonth YYYY') FROM api_keys WHERE id = '40000000-0000-0000-0000-000000000002'")
+check "... with the day it expired ($yesterday), not a countdown" grep -Eq "<td><time datetime=\"[0-9T:Z-]+\">$yesterday</time></td>" "$T/body"
+get admin $P/40000000-0000-0000-0000-000000000002/revoke
+check "... its confirmation says so" grep -Eq "<dt>Expires</dt><dd>expired on <time datetime=\"[0-9T:Z-]+\">$yesterday</time></dd>" "$T/body"
 is "an expired key no longer verifies" "$(sql "SELECT api_key_verify('ak_live_9b2e-dev-seed-key-staging') IS NULL")" t
 post admin $P/40000000-0000-0000-0000-000000000002/revoke confirm=1
 is "an expired key can be revoked: 303" "$STATUS" 303
@@ -143,5 +166,6 @@ is "Acme owner revoking a Globex key id: 404" "$STATUS" 404
 is "... it stays active" "$(sql "SELECT revoked_at IS NULL FROM api_keys WHERE id = '$GKEY'")" t
 get demo $P/not-a-uuid/revoke
 is "a malformed key id: 404" "$STATUS" 404
+check "... the 404 page leads back to the API keys" body_has '<a href="/w/acme/settings/api-keys">Back to the API keys page</a>'
 get g /w/globex/settings/api-keys
 check "Globex sees its own key, not Acme's" sh -c "grep -q 'Globex key' '$T/body' && ! grep -q 'Production ingest' '$T/body'"

@@ -121,6 +121,17 @@ static void with_article_says_an_before_a_vowel(void **state)
 	assert_string_equal(with_article(*state, NULL), "");
 }
 
+static void plan_words_names_the_plans(void **state)
+{
+	(void)state;
+	assert_string_equal(plan_words("free"), "Free");
+	assert_string_equal(plan_words("starter"), "Starter");
+	assert_string_equal(plan_words("professional"), "Professional");
+	assert_string_equal(plan_words("enterprise"), "Enterprise");
+	assert_string_equal(plan_words("custom"), "custom");
+	assert_string_equal(plan_words(NULL), "");
+}
+
 static void utf8_chars_counts_characters_not_bytes(void **state)
 {
 	(void)state;
@@ -140,6 +151,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ago_words_picks_the_largest_whole_unit, arena_setup, arena_teardown),
 		cmocka_unit_test_setup_teardown(until_words_rounds_towards_what_people_expect, arena_setup, arena_teardown),
 		cmocka_unit_test_setup_teardown(with_article_says_an_before_a_vowel, arena_setup, arena_teardown),
+		cmocka_unit_test(plan_words_names_the_plans),
 		cmocka_unit_test(utf8_chars_counts_characters_not_bytes),
 	};
 
