@@ -58,6 +58,10 @@ static void config_load(void)
 	    env_long("SESSION_ABSOLUTE_SECONDS", 7 * 86400, 1, 365L * 86400);
 	app_config.login_max_failures = env_long("LOGIN_MAX_FAILURES", 10, 1, 1000000);
 	app_config.login_window_seconds = env_long("LOGIN_WINDOW_SECONDS", 900, 1, 86400);
+	app_config.login_max_failures_address =
+	    env_long("LOGIN_MAX_FAILURES_ADDRESS", 100, 1, 1000000);
+	app_config.lock_timeout_ms = env_long("SETTINGS_LOCK_TIMEOUT_MS", 3000, 0, 3600000);
+	app_config.statement_timeout_ms = env_long("SETTINGS_STATEMENT_TIMEOUT_MS", 5000, 0, 3600000);
 	app_config.bcrypt_cost = (int)env_long("BCRYPT_COST", 11, 4, 16);
 	app_config.page_cache = (int)env_long("SETTINGS_PAGE_CACHE", 1, 0, 1);
 }
@@ -605,6 +609,13 @@ static int cache_lookup(struct ctx *c, const struct route *route)
 	params[1] = (route->flags & ROUTE_WORKSPACE) ? c->req->capture[0] : NULL;
 	params[2] = arena_printf(c->arena, "%ld", app_config.session_idle_seconds);
 	r = PQexecPrepared(db_conn(), "page_check", 3, params, NULL, NULL, 0);
+	if (PQresultStatus(r) == PGRES_FATAL_ERROR && db_timed_out(r)) {
+		/* Waiting again on the full path would double the wait: the 503 page now. */
+		app_log(c, "sql page_check: %s", PQresultErrorMessage(r));
+		PQclear(r);
+		c->db_failed = 1;
+		return 1;
+	}
 	fresh = cache_take_check(c, r);
 	PQclear(r);
 	/* Due for its activity stamp (not fresh): only the full path writes it. */

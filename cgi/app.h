@@ -156,6 +156,9 @@ struct config {
 	long session_absolute_seconds;
 	long login_max_failures;
 	long login_window_seconds;
+	long login_max_failures_address;  /* failures from one address, any email */
+	long lock_timeout_ms;             /* per connection: lock_timeout */
+	long statement_timeout_ms;        /* per connection: statement_timeout */
 	int bcrypt_cost;
 	int page_cache;                    /* 0: render every view (SETTINGS_PAGE_CACHE=0) */
 };

@@ -10,8 +10,12 @@ static char dummy_hash[64];
 
 static const struct stmt stmts[] = {
 	{ "login_lookup", "SELECT user_id, password_hash FROM auth_login_lookup($1)" },
+	/* Failures in the window: for the email, for the email from this
+	 * address, and from this address for any email. */
 	{ "login_failures",
 	  "SELECT (SELECT count(*) FROM login_attempts WHERE email = $1 "
+	  "          AND attempted_at > now() - $3::int * interval '1 second'), "
+	  "       (SELECT count(*) FROM login_attempts WHERE email = $1 AND ip = $2::inet "
 	  "          AND attempted_at > now() - $3::int * interval '1 second'), "
 	  "       (SELECT count(*) FROM login_attempts WHERE ip = $2::inet "
 	  "          AND attempted_at > now() - $3::int * interval '1 second')" },
@@ -114,13 +118,19 @@ static void login_fail(struct ctx *c, int status, const char *message)
 	page_render(c, status, "login.tmpl");
 }
 
-/* Too many failures for this email or this address within the window? */
+/*
+ * Too many failures within the window? Three limits: for the email (from
+ * anywhere) and for the email from this address, LOGIN_MAX_FAILURES each;
+ * and for this address across every email, LOGIN_MAX_FAILURES_ADDRESS,
+ * high enough that one person's mistakes do not lock out everyone behind
+ * the same NAT or proxy.
+ */
 static int locked_out(struct ctx *c, const char *email, const char *ip)
 {
 	char window[24];
 	const char *params[3] = { email ? email : "", ip, window };
 	PGresult *r;
-	long by_email, by_ip;
+	long by_email = 0, by_email_ip = 0, by_ip = 0;
 	int locked;
 
 	snprintf(window, sizeof(window), "%ld", app_config.login_window_seconds);
@@ -128,9 +138,11 @@ static int locked_out(struct ctx *c, const char *email, const char *ip)
 	if (r == NULL)
 		return 0;
 	parse_long(PQgetvalue(r, 0, 0), 0, 1L << 40, &by_email);
-	parse_long(PQgetvalue(r, 0, 1), 0, 1L << 40, &by_ip);
+	parse_long(PQgetvalue(r, 0, 1), 0, 1L << 40, &by_email_ip);
+	parse_long(PQgetvalue(r, 0, 2), 0, 1L << 40, &by_ip);
 	locked = (email != NULL && by_email >= app_config.login_max_failures) ||
-	         (ip != NULL && by_ip >= app_config.login_max_failures);
+	         (email != NULL && ip != NULL && by_email_ip >= app_config.login_max_failures) ||
+	         (ip != NULL && by_ip >= app_config.login_max_failures_address);
 	PQclear(r);
 	return locked;
 }

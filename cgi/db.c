@@ -7,6 +7,42 @@
 #include "db.h"
 
 static PGconn *conn;
+
+/*
+ * A statement that waited too long for a lock (lock_timeout, 55P03) or ran
+ * too long (statement_timeout, 57014): the database is not answering in
+ * time, which the person sees as the 503 page, never as a rule's 409.
+ */
+static int timed_out(const char *state)
+{
+	return state != NULL && (strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0);
+}
+
+/* 1 when the failed result r is a lock_timeout or statement_timeout. */
+int db_timed_out(const PGresult *r)
+{
+	return timed_out(PQresultErrorField(r, PG_DIAG_SQLSTATE));
+}
+
+/* This connection's bounds on waiting: lock_timeout and statement_timeout. */
+static int set_timeouts(void)
+{
+	char lock[24], stmt[24];
+	const char *params[2] = { lock, stmt };
+	PGresult *r;
+	int ok;
+
+	snprintf(lock, sizeof(lock), "%ld", app_config.lock_timeout_ms);
+	snprintf(stmt, sizeof(stmt), "%ld", app_config.statement_timeout_ms);
+	r = PQexecParams(conn, "SELECT set_config('lock_timeout', $1, false), "
+	                 "set_config('statement_timeout', $2, false)",
+	                 2, NULL, params, NULL, NULL, 0);
+	ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+	if (!ok)
+		fprintf(stderr, "setting the timeouts: %s", PQerrorMessage(conn));
+	PQclear(r);
+	return ok ? 0 : -1;
+}
 static const struct stmt *page_stmts;
 static size_t page_nstmts;
 
@@ -79,7 +115,8 @@ int db_ensure(void)
 		conn = NULL;
 		return -1;
 	}
-	if (prepare_all(common_stmts, sizeof(common_stmts) / sizeof(common_stmts[0])) != 0 ||
+	if (set_timeouts() != 0 ||
+	    prepare_all(common_stmts, sizeof(common_stmts) / sizeof(common_stmts[0])) != 0 ||
 	    prepare_all(page_stmts, page_nstmts) != 0) {
 		PQfinish(conn);
 		conn = NULL;
@@ -116,6 +153,7 @@ PGresult *db_exec(struct ctx *c, const char *stmt, int nparams,
 {
 	PGresult *r;
 	ExecStatusType st;
+	const char *state;
 
 	if (sqlstate != NULL)
 		*sqlstate = NULL;
@@ -127,8 +165,8 @@ PGresult *db_exec(struct ctx *c, const char *stmt, int nparams,
 	st = PQresultStatus(r);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 		return r;
+	state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 	{
-		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 		const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 
 		if (sqlstate != NULL && state != NULL)
@@ -136,11 +174,12 @@ PGresult *db_exec(struct ctx *c, const char *stmt, int nparams,
 		app_log(c, "sql %s: %s %s", stmt, state ? state : "-",
 		        msg ? msg : PQerrorMessage(conn));
 	}
-	PQclear(r);
 	/* The transaction is now aborted; whatever the handler answers, roll back. */
 	c->tx = TX_ROLLBACK;
-	if (sqlstate == NULL)
+	/* A timeout or a lost connection is the 503 page, whatever the caller expects. */
+	if (sqlstate == NULL || state == NULL || timed_out(state))
 		c->db_failed = 1;
+	PQclear(r);
 	return NULL;
 }
 
@@ -178,6 +217,7 @@ PGresult *db_begin_exec(struct ctx *c, const char *stmt, int nparams,
 {
 	PGresult *r, *out = NULL;
 	int ok = 1, step = 0, last = 2 + n + (commit ? 1 : 0);   /* queries; then the sync */
+	int waited = 0;            /* a statement hit lock_timeout or statement_timeout */
 
 	*broken = 0;
 	for (int i = 0; i < n; i++)
@@ -226,6 +266,8 @@ PGresult *db_begin_exec(struct ctx *c, const char *stmt, int nparams,
 		if (read)
 			app_log(c, "sql %s: %s", step == 1 ? stmt : more[step - 2].stmt,
 			        PQresultErrorMessage(r));
+		if (st == PGRES_FATAL_ERROR && timed_out(PQresultErrorField(r, PG_DIAG_SQLSTATE)))
+			waited = 1;
 		if (read || st != PGRES_COMMAND_OK)
 			ok = 0;
 		PQclear(r);
@@ -234,8 +276,10 @@ PGresult *db_begin_exec(struct ctx *c, const char *stmt, int nparams,
 		ok = 0;
 	if (!ok) {
 		/* Whatever went wrong, this connection's state is unknown now: the
-		 * caller drops it and tries once more on a fresh one. */
-		*broken = 1;
+		 * caller drops it and tries once more on a fresh one; but not after
+		 * a timeout on a live connection: trying again would only wait as
+		 * long again (the caller answers 503 and rolls back). */
+		*broken = !(waited && PQstatus(conn) == CONNECTION_OK);
 		PQclear(out);
 		for (int i = 0; i < n; i++) {
 			PQclear(more_results[i]);

@@ -14,6 +14,7 @@ void db_close(void);
 struct ctx;
 struct prefetch;
 int db_commit(struct ctx *c);
+int db_timed_out(const PGresult *r);
 PGresult *db_begin_exec(struct ctx *c, const char *stmt, int nparams,
                         const char *const *params, const struct prefetch *more, int n,
                         int commit, PGresult **more_results, int *broken);

@@ -480,6 +480,22 @@ void resp_redirect(struct resp *w, const char *location)
 	resp_header(w, "Location", location);
 }
 
+/* 1 when the headers set or clear the session cookie (plain or __Host-). */
+static int sets_session(const struct buf *h)
+{
+	const char *p = h->data, *end = h->data + h->len;
+
+	while (p != NULL && p < end) {
+		if (strncasecmp(p, "Set-Cookie: session=", 20) == 0 ||
+		    strncasecmp(p, "Set-Cookie: __Host-session=", 27) == 0)
+			return 1;
+		p = memchr(p, '\n', (size_t)(end - p));
+		if (p != NULL)
+			p++;
+	}
+	return 0;
+}
+
 /*
  * The one place a response is opened: status, the security headers of every
  * answer, then the handler's headers and the body.
@@ -505,7 +521,7 @@ void resp_serialise(const struct resp *w, struct buf *out)
 	 */
 	buf_puts(out, w->token_in_url ? "Referrer-Policy: strict-origin\r\n"
 	                              : "Referrer-Policy: same-origin\r\n");
-	if (w->no_store)
+	if (w->no_store || sets_session(&w->headers))
 		buf_puts(out, "Cache-Control: no-store\r\n");
 	if (w->https)
 		buf_puts(out, "Strict-Transport-Security: max-age=31536000\r\n");

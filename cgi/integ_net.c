@@ -181,6 +181,42 @@ static int is_localhost_name(const char *h)
 	return len > 10 && strncasecmp(h + len - 10, ".localhost", 10) == 0;
 }
 
+/*
+ * The host as the resolver will read it: lowercase, without the one
+ * trailing dot of an absolute name ("127.0.0.1." and "2130706433." are
+ * 127.0.0.1 to getaddrinfo, and "localhost." is localhost). The checks
+ * judge this form, so the form refuses what sending would refuse.
+ */
+static void host_normalise(const char *host, char *out, size_t n)
+{
+	size_t len = strlen(host);
+
+	if (len >= n)
+		len = n - 1;
+	for (size_t i = 0; i < len; i++)
+		out[i] = (char)(host[i] >= 'A' && host[i] <= 'Z' ? host[i] - 'A' + 'a' : host[i]);
+	if (len > 1 && out[len - 1] == '.' && out[len - 2] != '.')
+		len--;
+	out[len] = '\0';
+}
+
+/*
+ * 1 when the last label is a number (decimal, or 0x hex): such a host is an
+ * IPv4 address in some form (URL standard), never a DNS name; one that did
+ * not parse as an address is malformed.
+ */
+static int numeric_label(const char *host)
+{
+	const char *last = strrchr(host, '.');
+
+	last = last != NULL ? last + 1 : host;
+	if (*last == '\0')
+		return 0;
+	if (last[0] == '0' && last[1] == 'x')
+		return strspn(last + 2, "0123456789abcdef") == strlen(last + 2);
+	return strspn(last, "0123456789") == strlen(last);
+}
+
 /* Copy one part of a parsed URL into out (n bytes); 1 when present and it fits. */
 static int copy_part(CURLU *h, CURLUPart part, char *out, size_t n)
 {
@@ -216,6 +252,7 @@ static const char *url_check(const char *url, int allow_private, int name_rules,
 	struct integ_url u;
 	struct sockaddr_storage ss;
 	const char *msg = NULL;
+	char norm[sizeof(u.host)];
 	size_t len;
 	long port;
 	CURLU *h;
@@ -266,14 +303,17 @@ static const char *url_check(const char *url, int allow_private, int name_rules,
 		memmove(u.host, u.host + 1, hl - 2);
 		u.host[hl - 2] = '\0';
 	}
-	if (numeric_addr(u.host, &ss) == 0) {
+	host_normalise(u.host, norm, sizeof(norm));
+	if (numeric_addr(norm, &ss) == 0) {
 		u.host_is_ip = 1;
 		if (!allow_private && !integ_addr_public((const struct sockaddr *)&ss))
 			msg = "The URL points to a private, loopback or otherwise non-public address.";
 	} else if (!hostname_ok(u.host)) {
 		msg = "The host name is not valid (letters, digits, hyphens and dots only).";
+	} else if (numeric_label(norm)) {
+		msg = "The host looks like an IP address but is not a valid one.";
 	} else if (name_rules && !allow_private &&
-	           (is_localhost_name(u.host) || strchr(u.host, '.') == NULL)) {
+	           (is_localhost_name(norm) || strchr(norm, '.') == NULL)) {
 		msg = "The host must be a public, fully qualified name.";
 	}
 done:

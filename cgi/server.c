@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -74,12 +75,20 @@ int server_write(const char *data, size_t len)
 }
 
 /* The worker loop: accept, handle, repeat, until told to stop. */
-static void worker_loop(int listen_fd, const struct server_hooks *h)
+static void worker_loop(int listen_fd, pid_t master, const struct server_hooks *h)
 {
 	FCGX_Request request;
 	struct buf out;
 
 	on_signal(SIGTERM, worker_on_term);
+	/*
+	 * When the master dies (even by SIGKILL), the kernel sends us SIGTERM:
+	 * an idle worker leaves at once, a busy one after its request, closing
+	 * its database connection. A master that died before this line is
+	 * caught by the parent check: we were already re-parented.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != master)
+		_exit(0);
 	on_signal(SIGINT, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	if (h->init != NULL && h->init() != 0)
@@ -102,6 +111,9 @@ static void worker_loop(int listen_fd, const struct server_hooks *h)
 		in_request = 0;
 		if (h->fatal != NULL && h->fatal())
 			_exit(3);
+		/* The master went away while we were busy (its signal came in_request). */
+		if (getppid() != master)
+			break;
 	}
 	buf_free(&out);
 	if (h->done != NULL)
@@ -111,10 +123,11 @@ static void worker_loop(int listen_fd, const struct server_hooks *h)
 
 static pid_t spawn(int listen_fd, const struct server_hooks *h)
 {
+	pid_t master = getpid();
 	pid_t pid = fork();
 
 	if (pid == 0)
-		worker_loop(listen_fd, h);
+		worker_loop(listen_fd, master, h);
 	if (pid < 0)
 		perror("fork");
 	return pid;

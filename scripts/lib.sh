@@ -169,6 +169,27 @@ page_start() {
 		SETTINGS_SOCKET_MODE=0600 "$BUILD/bin/$_p"
 }
 
+# pid_alive PID: the process exists and is not a zombie (a dead child that
+# nobody has reaped yet still answers kill -0).
+pid_alive() {
+	kill -0 "$1" 2>/dev/null || return 1
+	! grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null
+}
+
+# stack_supervise: start again every executable whose master has died (its
+# workers leave on their own when it does). `make run` calls this twice a
+# second; systemd does the same in production (Restart=on-failure).
+stack_supervise() {
+	for _s in $PAGES; do
+		[ -x "$BUILD/bin/$_s" ] && [ -f "$VAR/run/$_s.pid" ] || continue
+		_pid=$(cat "$VAR/run/$_s.pid" 2>/dev/null)
+		[ -n "$_pid" ] && pid_alive "$_pid" && continue
+		echo "$(date -u '+%F %T') $_s (pid ${_pid:-?}) is gone; starting it again" >&2
+		rm -f "$VAR/run/$_s.pid"
+		page_start "$_s"
+	done
+}
+
 # page_restart PAGE [NAME=value...]: restart one executable of the running stack
 # with extra environment (the benchmarks compare SETTINGS_PAGE_CACHE=0 and 1).
 page_restart() {

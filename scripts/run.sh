@@ -46,12 +46,16 @@ cat <<MSG
   Ctrl-C stops everything.
 
 MSG
-# Once a day (and now): erase workspaces deleted more than 30 days ago.
-hours=0
+# Twice a second, supervision: an executable whose master died is started
+# again (its page answers 503 meanwhile). Once a day (and now): erase
+# workspaces deleted more than 30 days ago.
+ticks=0
 while :; do
-	if [ $((hours % 24)) -eq 0 ]; then
+	if [ $((ticks % 172800)) -eq 0 ]; then
 		sh "$ROOT/scripts/settings-purge" >>"$VAR/log/purge.log" 2>&1 || true
 	fi
-	hours=$((hours + 1))
-	sleep 3600 & sleeper=$!; wait "$sleeper" || true
+	ticks=$((ticks + 1))
+	sleep 0.5 & sleeper=$!
+	wait "$sleeper" || true
+	stack_supervise
 done

@@ -1,6 +1,7 @@
 #!/bin/sh
 # run-all.sh: `make check`: unit tests, database tests, CGI-level and end-to-end
-# tests through a real nginx against a throwaway PostgreSQL. Ends with one
+# tests through a real nginx against a throwaway PostgreSQL, then the fault
+# suite on a stack of its own. Ends with one
 # line "N passed, N failed".
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,6 +23,9 @@ out=$(bash scripts/dbtest.sh 2>&1); echo "$out" | grep -E '^(not ok|[0-9]+ passe
 
 echo "== CGI and end-to-end tests (throwaway cluster, executables, nginx)"
 out=$(sh tests/e2e/run.sh 2>&1); echo "$out"; tally "$out"
+
+echo "== fault tests (own throwaway stack: database restarts, killed backends and processes, locks, slow clients)"
+out=$(sh tests/fault/run.sh 2>&1); echo "$out"; tally "$out"
 
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

@@ -1332,6 +1332,63 @@ static void resp_serialise_writes_the_chosen_content_type_and_extra_headers(void
 	assert_memory_equal(p.body, "{}", 2);
 }
 
+static void resp_serialise_answers_that_set_or_clear_the_session_are_no_store(void **state)
+{
+	static const struct {
+		const char *cookie;
+		int no_store;
+	} cases[] = {
+		{ "session=abcdefgh; Path=/; HttpOnly; SameSite=Lax", 1 },
+		{ "session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0", 1 },
+		{ "__Host-session=abc; Path=/; HttpOnly; SameSite=Lax; Secure", 1 },
+		{ "__Host-session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0; Secure", 1 },
+		{ "csrf=abc; Path=/; HttpOnly; SameSite=Lax", 0 },
+		{ "notice=Saved; Path=/; HttpOnly; SameSite=Lax; Max-Age=60", 0 },
+		{ "sessionx=abc; Path=/", 0 },
+		{ NULL, 0 },
+	};
+	struct arena *a = *state;
+
+	for (size_t i = 0; i < N(cases); i++) {
+		struct resp w;
+		struct buf out;
+		struct parsed_resp p;
+
+		resp_init(&w);
+		buf_init(&out);
+		resp_header(&w, "Location", "/login");
+		if (cases[i].cookie != NULL) {
+			resp_header(&w, "Set-Cookie", "csrf=first; Path=/");
+			resp_header(&w, "Set-Cookie", cases[i].cookie);
+		}
+		w.status = 303;
+		resp_serialise(&w, &out);
+		p = split_resp(a, &out);
+		resp_free(&w);
+		buf_free(&out);
+		if (count_lines(p.head, "Cache-Control: no-store\r\n") != cases[i].no_store)
+			fail_msg("case %zu: no-store should be %d", i, cases[i].no_store);
+		assert_int_equal(count_lines(p.head, "Cache-Control: "), cases[i].no_store);
+	}
+	/* Already no-store (a signed-in page): still one header. */
+	{
+		struct resp w;
+		struct buf out;
+		struct parsed_resp p;
+
+		resp_init(&w);
+		buf_init(&out);
+		w.no_store = 1;
+		resp_header(&w, "Set-Cookie", "session=; Path=/; Max-Age=0");
+		resp_serialise(&w, &out);
+		p = split_resp(a, &out);
+		resp_free(&w);
+		buf_free(&out);
+		assert_int_equal(count_lines(p.head, "Cache-Control: no-store\r\n"), 1);
+		assert_int_equal(count_lines(p.head, "Cache-Control: "), 1);
+	}
+}
+
 static void resp_header_drops_cr_and_lf_so_headers_cannot_be_injected(void **state)
 {
 	static const char *const values[] = {
@@ -1459,6 +1516,7 @@ int main(void)
 		T(valid_string_accepts_anything),
 		T(resp_serialise_always_sends_the_security_headers),
 		T(resp_serialise_writes_the_chosen_content_type_and_extra_headers),
+		T(resp_serialise_answers_that_set_or_clear_the_session_are_no_store),
 		T(resp_header_drops_cr_and_lf_so_headers_cannot_be_injected),
 		T(resp_redirect_answers_303_with_location),
 		T(http_reason_names_each_status_used),

@@ -105,6 +105,58 @@ static void url_rules_refuse(void **state)
 	}
 }
 
+/*
+ * The form judges the host as the resolver reads it: a trailing dot, decimal,
+ * octal and hex IPv4 forms and IPv4-mapped IPv6 are the addresses they name,
+ * and the form refuses them with the very message sending gives.
+ */
+static void hosts_are_normalised_before_the_checks(void **state)
+{
+	static const char *const private_forms[] = {
+		"https://127.0.0.1.:8285/", "https://2130706433.:8285/", "https://2130706433./",
+		"https://0x7f000001./", "https://0X7F000001/", "https://0x7f.1./", "https://0177.0.0.1/",
+		"https://0177.0.0.1./", "https://017700000001./", "https://127.1./",
+		"https://10.0.0.1./", "https://169.254.169.254./latest/meta-data/",
+		"https://0xa9.0xfe.0xa9.0xfe/", "https://[::ffff:127.0.0.1]/",
+		"https://[::ffff:7f00:1]:8285/", "https://[::FFFF:A9FE:A9FE]/",
+	};
+	static const char *const not_addresses[] = {
+		"https://1.2.3.999/", "https://1.2.3.4.5/", "https://example.0x1g.1/",
+		"https://example.123/", "https://0x/",
+	};
+	const char *want = "The URL points to a private, loopback or otherwise non-public address.";
+	struct integ_url u;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(private_forms) / sizeof(private_forms[0]); i++) {
+		const char *msg = integ_url_check(private_forms[i], 0, NULL);
+		struct integ_result res;
+		static const char *const headers[] = { NULL };
+		struct integ_request rq = { private_forms[i], "POST", "{}", headers, 1000, 0 };
+
+		if (msg == NULL || strcmp(msg, want) != 0)
+			fail_msg("%s: form said %s", private_forms[i], msg ? msg : "nothing");
+		/* Sending refuses it before any connection, with the same words. */
+		assert_int_equal(integ_send(&rq, &res), -1);
+		assert_int_equal(res.refused, 1);
+		if (strncmp(res.error, "Refused: ", 9) != 0 || strcmp(res.error + 9, want) != 0)
+			fail_msg("%s: sending said %s", private_forms[i], res.error);
+	}
+	for (size_t i = 0; i < sizeof(not_addresses) / sizeof(not_addresses[0]); i++)
+		if (integ_url_check(not_addresses[i], 0, NULL) == NULL)
+			fail_msg("%s should be refused", not_addresses[i]);
+	/* "localhost." and "intranet." are still names that can only be local. */
+	assert_non_null(integ_url_check("https://intranet./", 0, NULL));
+	assert_non_null(integ_url_check("https://a.localhost./", 0, NULL));
+	/* Public hosts with a trailing dot are fine. */
+	assert_null(integ_url_check("https://8.8.8.8./x", 0, &u));
+	assert_int_equal(u.host_is_ip, 1);
+	assert_null(integ_url_check("https://hooks.example.com./x", 0, &u));
+	assert_int_equal(u.host_is_ip, 0);
+	assert_null(integ_url_check("https://134744072./x", 0, &u));
+	assert_int_equal(u.host_is_ip, 1);
+}
+
 static void urls_over_2048_characters_are_refused(void **state)
 {
 	char url[2100];
@@ -189,6 +241,7 @@ int main(void)
 		cmocka_unit_test(names_are_not_address_literals),
 		cmocka_unit_test(https_urls_to_public_hosts_pass),
 		cmocka_unit_test(url_rules_refuse),
+		cmocka_unit_test(hosts_are_normalised_before_the_checks),
 		cmocka_unit_test(urls_over_2048_characters_are_refused),
 		cmocka_unit_test(development_override_allows_http_and_private),
 		cmocka_unit_test(send_refuses_http_and_literals),
