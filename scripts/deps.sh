@@ -3,7 +3,10 @@
 set -eu
 PKGS="build-essential pkg-config libfcgi-dev libpq-dev libssl-dev libcurl4-openssl-dev
 libcrypt-dev libcmocka-dev postgresql-15 postgresql-contrib nginx-light curl wrk tidy w3m
-clang python3 libfcgi-bin valgrind openssl procps apache2 pgbouncer"
+clang python3 libfcgi-bin valgrind openssl procps
+chromium chromium-driver python3-selenium fonts-dejavu-core apache2 pgbouncer"
+# The browser suite fetches axe-core with npm: Debian's nodejs and npm unless some npm is there.
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
