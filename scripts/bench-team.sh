@@ -167,6 +167,11 @@ rbench "10k ws, page 1" "$BASE/w/bigco/settings/team" "$VAR/tokens-big" "$VAR/ru
 rbig_r=$R_RPS
 rbench "10k ws, page 100" "$BASE/w/bigco/settings/team?page=100" "$VAR/tokens-big" "$VAR/run/team.pid"
 rdeep_r=$R_RPS
+# The same page per role (up to 500 sessions of each): what each role's view costs.
+for role in owner admin member viewer; do
+	awk -v r="$role" '$1 == r { print $2 }' "$VAR/sessions-big" | head -500 >"$VAR/tokens-big-$role"
+	rbench "10k ws, page 1, $role" "$BASE/w/bigco/settings/team" "$VAR/tokens-big-$role" "$VAR/run/team.pid"
+done
 awk -v s="$rsmall_r" -v b="$rbig_r" -v d="$rdeep_r" 'BEGIN {
 	printf "random sessions: 10k page 1 / 100-member page 1: %.2f   (target >= 0.90)\n", b / s
 	printf "random sessions: 10k page 100 / 10k page 1:      %.2f   (target >= 0.80)\n", d / b
