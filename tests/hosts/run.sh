@@ -52,7 +52,7 @@ nginx_start() {
 		"$ROOT/nginx/settings.conf.in" >"$c/settings.conf"
 	for h in a b; do
 		[ $h = a ] && hp=$PA || hp=$PB
-		sed -e "s|@PORT@|$hp|g" -e "s|@VAR@|$VAR|g" -e "s|@ROOT@|$ROOT|g" -e '/limit_req_zone/d' \
+		sed -e "s|@PORT@|$hp|g" -e "s|@VAR@|$VAR|g" -e "s|@ROOT@|$ROOT|g" -e '/limit_req_zone/d' -e '/limit_conn_zone/d' \
 			-e "s|upstream settings_|upstream host${h}_|; s|fastcgi_pass settings_|fastcgi_pass host${h}_|g" \
 			-e "s|/run/\([a-z]*\)\.sock|/$h/\1.sock|" "$ROOT/nginx/settings.conf.in" >"$c/host$h.extra"
 	done
