@@ -108,29 +108,16 @@ const char *count_text(struct ctx *c, const char *digits)
 	return out;
 }
 
-/* "5 minutes ago", "in 2 days", "just now" for an age in seconds. */
+/* "5 minutes ago", "in 2 days", "just now" for an age in seconds (negative: to come),
+ * in the words every page uses (util.c). */
 const char *relative_time(struct ctx *c, long age)
 {
-	static const struct { long secs; const char *unit; } units[] = {
-		{ 365L * 86400, "year" }, { 30L * 86400, "month" }, { 86400, "day" },
-		{ 3600, "hour" }, { 60, "minute" },
-	};
-	long a = age < 0 ? -age : age;
-
-	if (a < 60)
-		return "just now";
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (a >= units[i].secs) {
-			long n = a / units[i].secs;
-
-			return arena_printf(c->arena, age < 0 ? "in %ld %s%s" : "%ld %s%s ago", n,
-			                    units[i].unit, n == 1 ? "" : "s");
-		}
-	}
-	return "just now";
+	if (age > -60)
+		return ago_words(c->arena, age < 0 ? 0 : age);
+	return until_words(c->arena, -age);
 }
 
-/* prefix_iso, prefix_abs ("2025-01-31 14:05 UTC") and prefix_rel from SQL's TS() columns. */
+/* prefix_iso, prefix_abs ("31 January 2025, 14:05 UTC") and prefix_rel from SQL's TS() columns. */
 void set_time(struct ctx *c, struct tvars *v, const char *prefix, const char *iso,
                      const char *age)
 {
@@ -140,8 +127,7 @@ void set_time(struct ctx *c, struct tvars *v, const char *prefix, const char *is
 		return;
 	parse_long(age, -(1L << 40), 1L << 40, &secs);
 	tvars_set(v, arena_printf(c->arena, "%s_iso", prefix), iso);
-	tvars_set(v, arena_printf(c->arena, "%s_abs", prefix),
-	          arena_printf(c->arena, "%.10s %.5s UTC", iso, iso + 11));
+	tvars_set(v, arena_printf(c->arena, "%s_abs", prefix), datetime_words(c->arena, iso));
 	tvars_set(v, arena_printf(c->arena, "%s_rel", prefix), relative_time(c, secs));
 }
 

@@ -30,7 +30,7 @@ check "events sent and errors, grouped" sh -c "grep -qF '1,247' '$T/body' && gre
 check "enabled and disabled shown" sh -c "grep -qF '>Enabled<' '$T/body' && grep -qF '>Disabled<' '$T/body'"
 check "times are <time datetime> elements" grep -qE '<time datetime="[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z">' "$T/body"
 check "relative time (last sync 5 minutes ago)" body_has "5 minutes ago</time>"
-check "absolute time in UTC beside it" grep -qE '</time> \([0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2} UTC\)' "$T/body"
+check "absolute time in words, in UTC, beside it" grep -qE '</time> \([0-9]{1,2} [A-Z][a-z]+ [0-9]{4}, [0-9]{2}:[0-9]{2} UTC\)' "$T/body"
 check "never-checked shows Never" body_has "<dt>Last health check</dt><dd>Never</dd>"
 check "secrets: not set" body_has "Bot token: not set"
 check "viewer: no controls" sh -c "! grep -qE 'Send test event|/disable\"|/enable\"|Add an integration|>Edit<' '$T/body'"
