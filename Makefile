@@ -72,6 +72,8 @@ $(INTEG_TESTS): $(B)/san/test_integ_%: tests/unit/test_integ_%.c $(INTEG_SRC:%=$
 # passwords, browsers) and the account emails; the rules' unit test links them.
 $(B)/bin/account: $(B)/obj/account_rules.o
 $(B)/bin/password: $(B)/obj/account_rules.o $(B)/obj/mail.o
+# The team page emails invitations with the same code.
+$(B)/bin/team: $(B)/obj/mail.o
 $(B)/san/test_account_rules: tests/unit/test_account_rules.c $(B)/san/account_rules.o $(SAN_OBJ) | $(B)/san
 	$(CC) $(CSTD) $(WARN) $(SAN_FLAGS) $(PKG_CFLAGS) -Icgi -o $@ $< $(B)/san/account_rules.o $(SAN_OBJ) $(LIBS) -lcmocka
 

@@ -1,6 +1,7 @@
 /* mail.c: account emails through the sendmail-compatible SETTINGS_SENDMAIL command */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,18 +103,20 @@ void mail_compose(struct buf *m, const char *to, const char *subject, const char
 
 /*
  * Pipe message to the command (split on blanks, no shell, with -t -i:
- * recipients from the headers), waiting at most MAIL_TIMEOUT_SECONDS.
- * 0 when it exited 0.
+ * recipients from the headers). The command gets the message on stdin,
+ * stderr for its stdout and none of the caller's other descriptors (a
+ * worker's web server and database connections). Writing and waiting
+ * together take at most MAIL_TIMEOUT_SECONDS. 0 when it exited 0.
  */
-static int run_command(const char *command, const struct buf *message)
+int mail_send(const char *command, const struct buf *message)
 {
 	char copy[1024], *argv[16], *save = NULL;
-	int argc = 0, fds[2], status = 0;
+	int argc = 0, fds[2], status = -1;
 	size_t off = 0;
 	pid_t pid;
-	time_t deadline = time(NULL) + MAIL_TIMEOUT_SECONDS;
+	int64_t deadline = now_ms() + MAIL_TIMEOUT_SECONDS * 1000;
 
-	if (strlen(command) >= sizeof(copy))
+	if (command == NULL || strlen(command) >= sizeof(copy))
 		return -1;
 	strcpy(copy, command);
 	for (char *t = strtok_r(copy, " \t", &save); t != NULL && argc < 13;
@@ -126,21 +129,30 @@ static int run_command(const char *command, const struct buf *message)
 	argv[argc] = NULL;
 	if (pipe(fds) != 0)
 		return -1;
-	if ((pid = fork()) < 0)
-		return -1;
-	if (pid == 0) {
-		dup2(fds[0], 0);
+	if ((pid = fork()) < 0) {
 		close(fds[0]);
 		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(fds[0], 0);
+		dup2(2, 1);
+		for (int fd = 3; fd < 1024; fd++)
+			close(fd);
 		signal(SIGPIPE, SIG_DFL);
 		execvp(argv[0], argv);
 		_exit(127);
 	}
 	close(fds[0]);
 	signal(SIGPIPE, SIG_IGN);
-	while (off < message->len) {
-		ssize_t w = write(fds[1], message->data + off, message->len - off);
+	/* A command that does not read cannot hold us past the deadline. */
+	while (off < message->len && now_ms() <= deadline) {
+		struct pollfd p = { fds[1], POLLOUT, 0 };
+		ssize_t w;
 
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		w = write(fds[1], message->data + off, message->len - off);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
@@ -155,12 +167,12 @@ static int run_command(const char *command, const struct buf *message)
 			break;
 		if (r < 0 && errno != EINTR)
 			return -1;
-		if (time(NULL) > deadline) {
+		if (now_ms() > deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			return -1;
 		}
-		usleep(10000);
+		usleep(5000);
 	}
 	return off == message->len && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
@@ -212,7 +224,7 @@ void mail_send_detached(const char *tag, const struct buf *message)
 		        "the message follows\n%s\n[%s] end of message\n", tag, message->data, tag);
 		_exit(0);
 	}
-	if (run_command(getenv("SETTINGS_SENDMAIL"), message) != 0)
+	if (mail_send(getenv("SETTINGS_SENDMAIL"), message) != 0)
 		fprintf(stderr, "[%s] mail: %s failed or timed out\n", tag, getenv("SETTINGS_SENDMAIL"));
 	_exit(0);
 }

@@ -21,6 +21,12 @@ enum mail_mode mail_mode(void);
  */
 void mail_compose(struct buf *m, const char *to, const char *subject, const char *body);
 
+/*
+ * Pipe message to the sendmail-compatible command now (split on blanks, no
+ * shell, -t -i), waiting at most 20 s in all. 0 when the command took it.
+ */
+int mail_send(const char *command, const struct buf *message);
+
 /* Append s with every control character but none turned into a space. */
 void mail_text(struct buf *b, const char *s);
 

@@ -11,13 +11,13 @@
 
 #include "app.h"
 #include "crypto.h"
+#include "mail.h"
 
 #define PAGE_SIZE 50
 /* PAGE_SIZE + 1, written into the SQL: the extra row says a next page exists, and a
  * constant LIMIT lets the generic plan count on a handful of rows. */
 #define PAGE_FETCH "51"
 #define SEARCH_MAX 100
-#define MAIL_TIMEOUT_MS 10000
 #define INVITE_COOKIE "team_invite"
 
 /*
@@ -410,128 +410,6 @@ static void role_options(struct tvars *v, const char *name, enum role top, const
 /* Invitation email                                                    */
 /* ------------------------------------------------------------------ */
 
-/* The host of SETTINGS_BASE_URL, for the From address and Message-ID. */
-static const char *base_host(struct ctx *c)
-{
-	const char *u = app_config.base_url, *s, *e;
-
-	if (u == NULL || (s = strstr(u, "://")) == NULL)
-		return "localhost";
-	s += 3;
-	e = s;
-	while (*e && *e != '/' && *e != ':' && *e != '?' && *e != '#')
-		e++;
-	if (e == s)
-		return "localhost";
-	for (const char *p = s; p < e; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '-'))
-			return "localhost";
-	return arena_strndup(c->arena, s, (size_t)(e - s));
-}
-
-/* An RFC 2047 encoded-word for a header value that may hold any UTF-8. */
-static void header_word(struct buf *b, const char *s)
-{
-	char enc[400];
-	size_t len = strlen(s);
-
-	/* Encoded words are at most 75 characters: 45 bytes of text each. */
-	for (size_t off = 0; off < len;) {
-		size_t n = len - off > 45 ? 45 : len - off;
-
-		/* Do not split a UTF-8 sequence between two words. */
-		while (n > 1 && off + n < len && ((unsigned char)s[off + n] & 0xC0) == 0x80)
-			n--;
-		if (crypto_b64_encode(s + off, n, enc, sizeof(enc)) < 0)
-			return;
-		buf_printf(b, "%s=?UTF-8?B?%s?=", off ? "\n " : "", enc);
-		off += n;
-	}
-}
-
-/*
- * Pipe message to the sendmail-compatible command in SETTINGS_SENDMAIL
- * (split on blanks, run without a shell, with -t -i: recipients from the
- * headers). Returns 1 when it exited 0, 0 when it failed or timed out.
- */
-static int sendmail_run(struct ctx *c, const char *command, const struct buf *message)
-{
-	char *argv[16], *copy = arena_strdup(c->arena, command), *save = NULL;
-	int argc = 0, fds[2], status = 0;
-	pid_t pid;
-	size_t off = 0;
-	int64_t deadline;
-
-	for (char *t = strtok_r(copy, " \t", &save); t != NULL && argc < 13;
-	     t = strtok_r(NULL, " \t", &save))
-		argv[argc++] = t;
-	if (argc == 0)
-		return 0;
-	argv[argc++] = "-t";
-	argv[argc++] = "-i";
-	argv[argc] = NULL;
-	if (pipe(fds) != 0)
-		return 0;
-	pid = fork();
-	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return 0;
-	}
-	if (pid == 0) {
-		/* Child: the message on stdin, stdout to our log, nothing else open. */
-		dup2(fds[0], 0);
-		dup2(2, 1);
-		for (int fd = 3; fd < 1024; fd++)
-			close(fd);
-		signal(SIGPIPE, SIG_DFL);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(fds[0]);
-	deadline = now_ms() + MAIL_TIMEOUT_MS;
-	while (off < message->len) {
-		struct pollfd p = { fds[1], POLLOUT, 0 };
-		ssize_t w;
-
-		if (poll(&p, 1, 100) <= 0) {
-			if (now_ms() > deadline)
-				break;
-			continue;
-		}
-		w = write(fds[1], message->data + off, message->len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
-	close(fds[1]);
-	for (;;) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			break;
-		if (r < 0 && errno != EINTR) {
-			status = -1;
-			break;
-		}
-		if (now_ms() > deadline) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			app_log(c, "sendmail: %s timed out", argv[0]);
-			return 0;
-		}
-		usleep(5000);
-	}
-	if (off < message->len || status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		app_log(c, "sendmail: %s failed (status %d)", argv[0], status);
-		return 0;
-	}
-	return 1;
-}
-
 /*
  * Email the invitation link when SETTINGS_SENDMAIL names a command (and
  * SETTINGS_BASE_URL says where the site lives: a link built from the
@@ -542,49 +420,33 @@ static char invitation_mail(struct ctx *c, const char *to, const char *role,
                             const char *link, const char *expires_at)
 {
 	const char *command = getenv("SETTINGS_SENDMAIL");
-	const char *from = getenv("SETTINGS_MAIL_FROM");
 	const char *inviter = c->session->name && *c->session->name ? c->session->name
 	                                                              : c->session->email;
-	const char *host = base_host(c);
-	unsigned char rnd[12];
-	char date[64], mid[25];
-	time_t now = time(NULL);
-	struct tm tm;
-	struct buf m;
-	int sent;
+	const char *expires = datetime_words(c->arena, expires_at);
+	struct buf body, m;
+	int failed;
 
 	if (command == NULL || *command == '\0' || app_config.base_url == NULL)
 		return 'n';
-	if (from == NULL || *from == '\0' || strpbrk(from, "\r\n") != NULL)
-		from = arena_printf(c->arena, "no-reply@%s", host);
-	gmtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	crypto_random(rnd, sizeof(rnd));
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(mid + 2 * i, 3, "%02x", rnd[i]);
-
-	buf_init(&m);
-	buf_printf(&m, "From: %s\nTo: %s\nSubject: ", from, to);
-	header_word(&m, arena_printf(c->arena, "You are invited to join %s", c->ws->name));
-	buf_printf(&m, "\nDate: %s\nMessage-ID: <%s@%s>\nMIME-Version: 1.0\n"
-	           "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n",
-	           date, mid, host);
 	/* Names are people's input: one line each, no control characters. */
-	buf_puts(&m, "Hello,\n\n");
-	for (const char *p = inviter; *p; p++)
-		buf_putc(&m, (unsigned char)*p < 0x20 || *p == 0x7f ? ' ' : *p);
-	buf_puts(&m, " invited you to join the workspace \"");
-	for (const char *p = c->ws->name; *p; p++)
-		buf_putc(&m, (unsigned char)*p < 0x20 || *p == 0x7f ? ' ' : *p);
-	buf_printf(&m, "\" as %s.\n\nAccept the invitation here:\n\n%s\n\n"
+	buf_init(&body);
+	buf_puts(&body, "Hello,\n\n");
+	mail_text(&body, inviter);
+	buf_puts(&body, " invited you to join the workspace \"");
+	mail_text(&body, c->ws->name);
+	buf_printf(&body, "\" as %s.\n\nAccept the invitation here:\n\n%s\n\n"
 	           "The link works once and expires on %s.\n"
 	           "If you did not expect this invitation, ignore this message.\n",
-	           with_article(c->arena, role), link,
-	           datetime_words(c->arena, expires_at) ? datetime_words(c->arena, expires_at)
-	                                                : expires_at);
-	sent = sendmail_run(c, command, &m);
+	           with_article(c->arena, role), link, expires ? expires : expires_at);
+	buf_init(&m);
+	mail_compose(&m, to, arena_printf(c->arena, "You are invited to join %s", c->ws->name),
+	             body.data);
+	failed = mail_send(command, &m) != 0;
+	if (failed)
+		app_log(c, "sendmail: %s failed or timed out", command);
+	buf_free(&body);
 	buf_free(&m);
-	return sent ? 's' : 'f';
+	return failed ? 'f' : 's';
 }
 
 /* The link for a token: SETTINGS_BASE_URL, or this site's own address. */
