@@ -13,7 +13,7 @@
 #include "crypto.h"
 #include "mail.h"
 
-#define MAIL_TIMEOUT_SECONDS 20
+#define MAIL_TIMEOUT_SECONDS 10
 
 enum mail_mode mail_mode(void)
 {

@@ -23,7 +23,7 @@ void mail_compose(struct buf *m, const char *to, const char *subject, const char
 
 /*
  * Pipe message to the sendmail-compatible command now (split on blanks, no
- * shell, -t -i), waiting at most 20 s in all. 0 when the command took it.
+ * shell, -t -i), waiting at most 10 s in all. 0 when the command took it.
  */
 int mail_send(const char *command, const struct buf *message);
 
