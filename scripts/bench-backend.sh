@@ -109,7 +109,7 @@ trap - EXIT
 
 # Inside one backend: the session function's first call against its second.
 echo "Inside one new backend (psql's timing, ms; the median of 5 backends):"
-for k in 1 2 3 4 5; do
+for _ in 1 2 3 4 5; do
 	as_user psql -X -q -d "$APP" -c '\timing on' -c "SELECT 1" -c "SELECT * FROM auth_session_context('$hash', 'acme', 1209600)" \
 		-c "SELECT * FROM auth_session_context('$hash', 'acme', 1209600)" 2>&1 | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tr '\n' ' '
 	echo

@@ -25,10 +25,11 @@ sql "INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at, user_age
      SELECT encode(sha256(convert_to('f70-' || n, 'UTF8')), 'hex'), '$USER_ID', 'csrf-f70-' || n,
             now() + interval '1 hour', repeat('\"<&>', 2000), '192.0.2.1'
        FROM generate_series(1, 99) n" >/dev/null
+# shellcheck disable=SC2046  # one pid a word
 set -- $(workers)
 check "the account page has two workers to watch (${*})" test $# -ge 1
 for p in "$@"; do
-	eval "rss0_$p=\$(kb $p VmRSS) hwm0_$p=\$(kb $p VmHWM)"
+	kb "$p" VmRSS >"$T/rss0.$p"; kb "$p" VmHWM >"$T/hwm0.$p"
 done
 
 get owner /account
@@ -38,12 +39,11 @@ check "... and it is large ($large bytes, the usual page $small)" test "$large" 
 
 served=
 for p in "$@"; do
-	eval "h0=\$hwm0_$p"
-	[ "$(kb "$p" VmHWM)" -gt $((h0 + 2048)) ] && served=$p
+	[ "$(kb "$p" VmHWM)" -gt $(($(cat "$T/hwm0.$p") + 2048)) ] && served=$p
 done
 check "the worker that served it is found by its peak RSS" test -n "$served"
 served=${served:-$1}
-eval "rss0=\$rss0_$served"
+rss0=$(cat "$T/rss0.$served")
 rss1=$(kb "$served" VmRSS); hwm1=$(kb "$served" VmHWM)
 echo "# worker $served: RSS $rss0 kB before, peak $hwm1 kB during the $large-byte page, $rss1 kB after it"
 
