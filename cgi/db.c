@@ -56,12 +56,13 @@ static const struct stmt common_stmts[] = {
 	{ "health", "SELECT 1" },
 	/* Where an error page sends someone signed in: the workspace sign-in leads to. */
 	{ "home_workspace", "SELECT slug, name FROM auth_user_workspaces($1::uuid) LIMIT 1" },
+	/* The session, the membership and the switcher, and the RLS context (015). */
 	{ "session_context",
 	  "SELECT session_id, user_id, user_email, user_name, csrf_token, "
-	  "workspace_id, workspace_name, workspace_slug, member_id, member_role, workspaces "
-	  "FROM auth_session_context($1, $2, $3::int)" },
-	/* One composite value, not a FROM item: no function scan, half the cost. */
-	{ "page_check", "SELECT auth_page_check($1, $2, $3::int)" },
+	  "workspace_id, workspace_name, workspace_slug, member_id, member_role, workspaces, "
+	  "stamp_due FROM auth_session($1, $2, $3::int)" },
+	/* The activity stamps, when session_context says they are due (outside any transaction). */
+	{ "session_touch", "SELECT auth_session_touch($1::uuid, $2::uuid)" },
 	{ "session_create",
 	  "INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at, user_agent, ip) "
 	  "VALUES ($1, $2::uuid, $3, now() + $4::int * interval '1 second', $5, $6::inet)" },
