@@ -72,7 +72,7 @@ enum route_flags {
 struct prefetch {
 	const char *stmt;
 	int nparams;
-	const char *params[6];
+	const char *params[8];
 };
 
 /*

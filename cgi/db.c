@@ -34,8 +34,11 @@ static int set_timeouts(void)
 
 	snprintf(lock, sizeof(lock), "%ld", app_config.lock_timeout_ms);
 	snprintf(stmt, sizeof(stmt), "%ld", app_config.statement_timeout_ms);
+	/* No JIT: a page's statements run in well under a millisecond, and
+	 * compiling one costs tens of milliseconds whenever a generic plan's
+	 * estimate crosses jit_above_cost. */
 	r = PQexecParams(conn, "SELECT set_config('lock_timeout', $1, false), "
-	                 "set_config('statement_timeout', $2, false)",
+	                 "set_config('statement_timeout', $2, false), set_config('jit', 'off', false)",
 	                 2, NULL, params, NULL, NULL, 0);
 	ok = PQresultStatus(r) == PGRES_TUPLES_OK;
 	if (!ok)

@@ -2,6 +2,9 @@
 -- 007, the policies' per-row setting, auth_session_context() of 006 and the
 -- page versions of 011.
 
+CREATE INDEX idx_audit_logs_workspace_created
+    ON audit_logs (workspace_id, created_at DESC);
+
 CREATE INDEX idx_team_members_workspace_status_joined
     ON team_members (workspace_id, status, (coalesce(accepted_at, created_at)), id)
     WHERE deleted_at IS NULL;

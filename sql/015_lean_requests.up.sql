@@ -24,7 +24,8 @@
 --
 -- * The team page finds a page of a section by an index-only scan (the
 --   join time's columns are included in the index), then reads only the
---   rows it shows.
+--   rows it shows. The audit log loses an index that the generic plan of
+--   its one statement could take in place of the right one.
 
 -- ---------------------------------------------------------------------
 -- The page versions of 011 (see its down script, which this follows)
@@ -217,3 +218,12 @@ CREATE INDEX idx_team_members_workspace_status_joined_ids
 COMMENT ON INDEX idx_team_members_workspace_status_joined_ids IS
     'Team page: one section of a workspace in join order, 50 at a time (index-only)';
 DROP INDEX idx_team_members_workspace_status_joined;
+
+-- ---------------------------------------------------------------------
+-- The audit log: one index per way through it
+-- ---------------------------------------------------------------------
+-- idx_audit_logs_workspace_created_id (012) serves everything this one
+-- did, and in the page's order; with both, a generic plan may take this
+-- one and sort.
+DROP INDEX idx_audit_logs_workspace_created;
+
