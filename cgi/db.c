@@ -34,11 +34,12 @@ static int set_timeouts(void)
 
 	snprintf(lock, sizeof(lock), "%ld", app_config.lock_timeout_ms);
 	snprintf(stmt, sizeof(stmt), "%ld", app_config.statement_timeout_ms);
-	/* No JIT: a page's statements run in well under a millisecond, and
-	 * compiling one costs tens of milliseconds whenever a generic plan's
-	 * estimate crosses jit_above_cost. */
+	/* No JIT and no parallel workers: a page's statements run in well under
+	 * a millisecond, and compiling one, or starting workers for a branch
+	 * that its one-time filter will skip, costs tens of milliseconds. */
 	r = PQexecParams(conn, "SELECT set_config('lock_timeout', $1, false), "
-	                 "set_config('statement_timeout', $2, false), set_config('jit', 'off', false)",
+	                 "set_config('statement_timeout', $2, false), set_config('jit', 'off', false), "
+	                 "set_config('max_parallel_workers_per_gather', '0', false)",
 	                 2, NULL, params, NULL, NULL, 0);
 	ok = PQresultStatus(r) == PGRES_TUPLES_OK;
 	if (!ok)
