@@ -87,7 +87,8 @@ static const struct stmt stmts[] = {
 	/*
 	 * The page in one statement: everyone who has been a member (the person
 	 * filter, "id<TAB>email<TAB>name" lines by name) on every row, then the
-	 * rows as audit_rows (none with $8 = 0: one row of people alone).
+	 * rows as audit_rows but for the whole changes document, which only the
+	 * export shows (none with $8 = 0: one row of people alone).
 	 */
 	{ "audit_page",
 	  "WITH ws AS MATERIALIZED ("
@@ -126,7 +127,7 @@ static const struct stmt stmts[] = {
 	  "       a.changes -> 'old' ->> 'name', a.changes -> 'new' ->> 'name', "
 	  "       a.changes ->> 'key_prefix', a.changes -> 'old' ->> 'plan_type', "
 	  "       a.changes -> 'new' ->> 'plan_type', a.changes ->> 'stripe_event_type', "
-	  "       a.changes::text, a.created_at AS ts, a.id AS rid "
+	  "       NULL::text, a.created_at AS ts, a.id AS rid "
 	  "      FROM ("
 	  "  (SELECT x.* FROM audit_logs x "
 	  "    WHERE $2::text IS NULL AND $3::uuid IS NULL "

@@ -54,7 +54,7 @@ static const struct stmt stmts[] = {
 	  "SELECT closed_start, closed_end, closed_traces FROM billing_rollover($1::uuid)" },
 	/* The workspace's team lock comes first, as in every team change (team.c):
 	 * a plan change reads seats in use and writes the seat limit, which
-	 * moves workspaces.team_version (011_page_versions). */
+	 * changes what the team page shows. */
 	{ "billing_team_lock", "SELECT 1 FROM workspaces WHERE id = $1::uuid FOR NO KEY UPDATE" },
 	{ "billing_lock", "SELECT id FROM billing_config WHERE workspace_id = $1::uuid FOR UPDATE" },
 	/* Prices are the row's (what the workspace pays); one the row lacks
