@@ -29,7 +29,7 @@
  * active loops, never recursion.
  *
  *   OP_TEXT      write pool[a .. a+b)
- *   OP_VAR       write the value of name a (length b), default c, per fmt
+ *   OP_VAR       write the value of name a (length b, hash), default c, per fmt
  *   OP_IF        name a/b, compare value c (or NONE); when the condition
  *                (negated for UNLESS) is false, continue at jump
  *   OP_JUMP      continue at jump (end of an IF branch)
@@ -62,6 +62,7 @@ struct op {
 	unsigned char kind;
 	unsigned char fmt;   /* OP_VAR */
 	unsigned char neg;   /* OP_IF: 1 for UNLESS */
+	uint32_t hash;       /* OP_VAR, OP_IF, OP_LOOP: of the name, for the scopes */
 	size_t a, b, c;      /* pool offsets and lengths, see above */
 	size_t jump;         /* op index */
 };
@@ -76,14 +77,18 @@ struct tmpl {
 /* ---------------------------------------------------------------- scopes */
 
 /*
- * A scope is a small array of entries searched linearly; a name is either a
- * value or a loop (a singly linked list of rows, each a scope whose parent is
- * the scope the loop belongs to). Everything lives in the arena.
+ * A scope is a small hash table of entries (open addressing, keyed by the
+ * name's hash, confirmed by the name itself); a name is either a value or a
+ * loop (a singly linked list of rows, each a scope whose parent is the scope
+ * the loop belongs to). Templates hash their names once, at parse time, so
+ * rendering looks a name up with one or two probes per scope, whatever the
+ * number of variables. Everything lives in the arena.
  */
 struct tent {
 	const char *name;
-	size_t nlen;
-	const char *value;       /* NULL when this is a loop */
+	uint32_t nlen;
+	uint32_t hash;
+	const char *value;       /* NULL for a loop, or for an unset name */
 	struct tvars *first;     /* loop rows */
 	struct tvars *last;
 };
@@ -92,9 +97,37 @@ struct tvars {
 	struct arena *a;
 	const struct tvars *parent;
 	struct tvars *next;      /* next row of the same loop */
-	struct tent *ent;
-	size_t n, cap;
+	struct tent *ent;        /* in the order the names were first set */
+	uint32_t *slot;          /* 1 + index into ent, 0 for a free slot */
+	uint32_t n, cap;         /* entries used and allocated */
+	uint32_t mask;           /* slots - 1; slots are at least twice cap */
 };
+
+/* Entries of a page's own scope and of a loop row before the first growth. */
+#define ROOT_CAP 64
+#define ROW_CAP  8
+
+/* FNV-1a over the name's bytes. */
+static uint32_t name_hash(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
+/* FNV-1a of a C string, and its length. */
+static uint32_t name_hash_len(const char *s, size_t *len)
+{
+	uint32_t h = 2166136261u;
+	const char *p = s;
+
+	for (; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	*len = (size_t)(p - s);
+	return h;
+}
 
 struct tvars *tvars_new(struct arena *a)
 {
@@ -104,67 +137,106 @@ struct tvars *tvars_new(struct arena *a)
 	return v;
 }
 
-static struct tent *scope_find(const struct tvars *v, const char *name, size_t nlen)
+/* The entry for name in this very scope (set, a loop, or unset), or NULL. */
+static struct tent *scope_find(const struct tvars *v, const char *name, size_t nlen, uint32_t h)
 {
-	for (size_t i = 0; i < v->n; i++) {
-		struct tent *e = &v->ent[i];
+	if (v->n == 0)
+		return NULL;
+	for (uint32_t i = h & v->mask;; i = (i + 1) & v->mask) {
+		uint32_t k = v->slot[i];
+		struct tent *e;
 
-		if (e->nlen == nlen && memcmp(e->name, name, nlen) == 0)
+		if (k == 0)
+			return NULL;
+		e = &v->ent[k - 1];
+		if (e->hash == h && e->nlen == nlen && memcmp(e->name, name, nlen) == 0)
 			return e;
 	}
-	return NULL;
 }
 
-/* The nearest entry for name, this scope first, then outwards. */
-static const struct tent *lookup(const struct tvars *v, const char *name, size_t nlen)
+/* The nearest live entry (a value or a loop) for name, this scope first, then outwards. */
+static const struct tent *lookup(const struct tvars *v, const char *name, size_t nlen, uint32_t h)
 {
 	for (; v != NULL; v = v->parent) {
-		const struct tent *e = scope_find(v, name, nlen);
+		const struct tent *e = scope_find(v, name, nlen, h);
 
-		if (e != NULL)
+		if (e != NULL && (e->value != NULL || e->first != NULL))
 			return e;
 	}
 	return NULL;
 }
 
-/* The entry for name in this very scope, created when missing. */
+static void scope_grow(struct tvars *v)
+{
+	uint32_t cap = v->cap ? v->cap * 2 : v->parent == NULL ? ROOT_CAP : ROW_CAP;
+	struct tent *ne;
+
+	if (cap > UINT32_MAX / 4)
+		abort();
+	ne = arena_alloc_raw(v->a, cap * sizeof(*ne));
+	if (v->n)
+		memcpy(ne, v->ent, v->n * sizeof(*ne));
+	v->ent = ne;
+	v->cap = cap;
+	v->mask = cap * 2 - 1;
+	v->slot = arena_alloc(v->a, cap * 2 * sizeof(*v->slot));
+	for (uint32_t k = 0; k < v->n; k++) {
+		uint32_t i = v->ent[k].hash & v->mask;
+
+		while (v->slot[i] != 0)
+			i = (i + 1) & v->mask;
+		v->slot[i] = k + 1;
+	}
+}
+
+/* The entry for name in this very scope, created (unset) when missing. */
 static struct tent *scope_entry(struct tvars *v, const char *name)
 {
-	size_t nlen = strlen(name);
-	struct tent *e = scope_find(v, name, nlen);
+	size_t nlen;
+	uint32_t h = name_hash_len(name, &nlen), i;
+	struct tent *e = scope_find(v, name, nlen, h);
 
 	if (e != NULL)
 		return e;
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 8;
-		struct tent *ne = arena_alloc(v->a, cap * sizeof(*ne));
-
-		if (v->n)
-			memcpy(ne, v->ent, v->n * sizeof(*ne));
-		v->ent = ne;
-		v->cap = cap;
-	}
+	if (nlen > UINT32_MAX)
+		abort();
+	if (v->n == v->cap)
+		scope_grow(v);
 	e = &v->ent[v->n++];
 	e->name = arena_strndup(v->a, name, nlen);
-	e->nlen = nlen;
+	e->nlen = (uint32_t)nlen;
+	e->hash = h;
+	e->value = NULL;
+	e->first = e->last = NULL;
+	for (i = h & v->mask; v->slot[i] != 0; i = (i + 1) & v->mask)
+		;
+	v->slot[i] = v->n;
 	return e;
+}
+
+/* Set name to value, which the caller has already copied into the arena. */
+static void set_owned(struct tvars *v, const char *name, const char *value)
+{
+	struct tent *e = scope_entry(v, name);
+
+	e->value = value;
+	e->first = e->last = NULL;
 }
 
 void tvars_set(struct tvars *v, const char *name, const char *value)
 {
-	struct tent *e;
-
 	if (v == NULL || name == NULL)
 		return;
 	if (value == NULL) {
-		e = scope_find(v, name, strlen(name));
-		if (e != NULL)
-			*e = v->ent[--v->n];
+		size_t nlen;
+		uint32_t h = name_hash_len(name, &nlen);
+		struct tent *e = scope_find(v, name, nlen, h);
+
+		if (e != NULL)         /* unset: the name is looked up outwards again */
+			e->value = NULL, e->first = e->last = NULL;
 		return;
 	}
-	e = scope_entry(v, name);
-	e->value = arena_strdup(v->a, value);
-	e->first = e->last = NULL;
+	set_owned(v, name, arena_strdup(v->a, value));
 }
 
 void tvars_setf(struct tvars *v, const char *name, const char *fmt, ...)
@@ -181,27 +253,30 @@ void tvars_setf(struct tvars *v, const char *name, const char *fmt, ...)
 	va_end(aq);
 	if (n < 0)
 		abort();
-	p = arena_alloc(v->a, (size_t)n + 1);
+	p = arena_alloc_raw(v->a, (size_t)n + 1);
 	vsnprintf(p, (size_t)n + 1, fmt, ap);
 	va_end(ap);
-
-	struct tent *e = scope_entry(v, name);
-
-	e->value = p;
-	e->first = e->last = NULL;
+	set_owned(v, name, p);
 }
 
 void tvars_set_int(struct tvars *v, const char *name, long long n)
 {
-	char s[32];
+	char s[24];
+	size_t len = fmt_ll(s, n);
 
-	snprintf(s, sizeof(s), "%lld", n);
-	tvars_set(v, name, s);
+	if (v == NULL || name == NULL)
+		return;
+	set_owned(v, name, arena_strndup(v->a, s, len));
 }
 
 void tvars_set_bool(struct tvars *v, const char *name, int on)
 {
-	tvars_set(v, name, on ? "1" : NULL);
+	if (on) {
+		if (v != NULL && name != NULL)
+			set_owned(v, name, "1");
+	} else {
+		tvars_set(v, name, NULL);
+	}
 }
 
 struct tvars *tvars_loop_add(struct tvars *v, const char *name)
@@ -225,10 +300,13 @@ struct tvars *tvars_loop_add(struct tvars *v, const char *name)
 const char *tvars_get(const struct tvars *v, const char *name)
 {
 	const struct tent *e;
+	size_t nlen;
+	uint32_t h;
 
 	if (name == NULL)
 		return NULL;
-	e = lookup(v, name, strlen(name));
+	h = name_hash_len(name, &nlen);
+	e = lookup(v, name, nlen, h);
 	return e != NULL ? e->value : NULL;
 }
 
@@ -245,7 +323,7 @@ static void put(struct buf *out, int fmt, const char *s)
 
 static int truth(const struct tmpl *t, const struct op *op, const struct tvars *scope)
 {
-	const struct tent *e = lookup(scope, t->pool + op->a, op->b);
+	const struct tent *e = lookup(scope, t->pool + op->a, op->b, op->hash);
 	int r;
 
 	if (e == NULL)
@@ -253,7 +331,7 @@ static int truth(const struct tmpl *t, const struct op *op, const struct tvars *
 	else if (op->c != NONE)
 		r = e->value != NULL && strcmp(e->value, t->pool + op->c) == 0;
 	else if (e->value != NULL)
-		r = e->value[0] != '\0' && strcmp(e->value, "0") != 0;
+		r = e->value[0] != '\0' && !(e->value[0] == '0' && e->value[1] == '\0');
 	else
 		r = e->first != NULL;
 	return op->neg ? !r : r;
@@ -280,7 +358,7 @@ void tmpl_render(const struct tmpl *t, const struct tvars *v, struct buf *out)
 			pc++;
 			break;
 		case OP_VAR: {
-			const struct tent *e = lookup(scope, t->pool + op->a, op->b);
+			const struct tent *e = lookup(scope, t->pool + op->a, op->b, op->hash);
 			const char *s = e != NULL ? e->value : NULL;
 
 			if (s == NULL && op->c != NONE)
@@ -297,7 +375,7 @@ void tmpl_render(const struct tmpl *t, const struct tvars *v, struct buf *out)
 			pc = op->jump;
 			break;
 		case OP_LOOP: {
-			const struct tent *e = lookup(scope, t->pool + op->a, op->b);
+			const struct tent *e = lookup(scope, t->pool + op->a, op->b, op->hash);
 
 			/* the parser bounds loop nesting by MAX_NEST */
 			if (e == NULL || e->first == NULL || depth == MAX_NEST) {
@@ -1079,6 +1157,11 @@ static struct tmpl *parse_root(const char *name, const char *text, size_t len,
 	if (parse_file(ps, name, text, len) == 0) {
 		t = xrealloc(NULL, sizeof(*t));
 		t->ops = ps->nops ? xrealloc(ps->ops, ps->nops * sizeof(*ps->ops)) : ps->ops;
+		/* Names are hashed once, here, never while rendering. */
+		for (size_t i = 0; i < ps->nops; i++)
+			if (t->ops[i].kind == OP_VAR || t->ops[i].kind == OP_IF ||
+			    t->ops[i].kind == OP_LOOP)
+				t->ops[i].hash = name_hash(ps->pool + t->ops[i].a, t->ops[i].b);
 		t->nops = ps->nops;
 		t->pool = ps->pool;
 		t->plen = ps->plen;

@@ -85,11 +85,11 @@ void arena_free(struct arena *a)
 }
 
 /*
- * size zeroed bytes, aligned for any type; lives until reset. The head block
- * is the current one; an allocation bigger than a block gets a block of its
- * own linked behind the head, so the head keeps serving small ones.
+ * size bytes, aligned for any type, not zeroed; lives until reset. The head
+ * block is the current one; an allocation bigger than a block gets a block
+ * of its own linked behind the head, so the head keeps serving small ones.
  */
-void *arena_alloc(struct arena *a, size_t size)
+void *arena_alloc_raw(struct arena *a, size_t size)
 {
 	struct block *b = a->head;
 	size_t align = _Alignof(max_align_t);
@@ -109,11 +109,18 @@ void *arena_alloc(struct arena *a, size_t size)
 			a->head = nb;
 		}
 		nb->used = size;
-		memset(nb->data, 0, size);
 		return nb->data;
 	}
 	p = b->data + off;
 	b->used = off + size;
+	return p;
+}
+
+/* size zeroed bytes, aligned for any type; lives until reset. */
+void *arena_alloc(struct arena *a, size_t size)
+{
+	void *p = arena_alloc_raw(a, size);
+
 	memset(p, 0, size);
 	return p;
 }
@@ -127,7 +134,7 @@ char *arena_strdup(struct arena *a, const char *s)
 /* Copy of the first n bytes of s, NUL-terminated. */
 char *arena_strndup(struct arena *a, const char *s, size_t n)
 {
-	char *p = arena_alloc(a, n + 1);
+	char *p = arena_alloc_raw(a, n + 1);
 
 	memcpy(p, s, n);
 	p[n] = '\0';
@@ -147,7 +154,7 @@ char *arena_printf(struct arena *a, const char *fmt, ...)
 	va_end(aq);
 	if (n < 0)
 		abort();
-	p = arena_alloc(a, (size_t)n + 1);
+	p = arena_alloc_raw(a, (size_t)n + 1);
 	vsnprintf(p, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	return p;
@@ -239,49 +246,118 @@ void buf_printf(struct buf *b, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * The escaping writers scan runs of bytes that need nothing, copy each run
+ * at once and write the replacement of the byte that ended it, straight
+ * into the buffer: no temporary string, no call per byte. The tables mark
+ * the bytes that end a run; the string's NUL ends the last one.
+ */
+static const unsigned char html_stop[256] = {
+	[0] = 1, ['<'] = 1, ['>'] = 1, ['&'] = 1, ['"'] = 1, ['\''] = 1,
+};
+
 /* Append s with the five HTML-significant characters escaped. */
 void buf_html(struct buf *b, const char *s)
 {
-	const char *run = s;
+	const unsigned char *p = (const unsigned char *)s;
 
 	if (s == NULL)
 		return;
-	for (; *s != '\0'; s++) {
+	for (;;) {
+		const unsigned char *run = p;
 		const char *rep;
+		size_t n, rn;
 
-		switch (*s) {
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '&': rep = "&amp;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\'': rep = "&#39;"; break;
-		default: continue;
+		while (!html_stop[*p])
+			p++;
+		n = (size_t)(p - run);
+		/* room for the run and the longest replacement ("&quot;") */
+		buf_grow(b, n + 6);
+		memcpy(b->data + b->len, run, n);
+		b->len += n;
+		switch (*p) {
+		case '<': rep = "&lt;"; rn = 4; break;
+		case '>': rep = "&gt;"; rn = 4; break;
+		case '&': rep = "&amp;"; rn = 5; break;
+		case '"': rep = "&quot;"; rn = 6; break;
+		case '\'': rep = "&#39;"; rn = 5; break;
+		default:
+			b->data[b->len] = '\0';
+			return;
 		}
-		buf_append(b, run, (size_t)(s - run));
-		buf_puts(b, rep);
-		run = s + 1;
+		memcpy(b->data + b->len, rep, rn);
+		b->len += rn;
+		p++;
 	}
-	buf_append(b, run, (size_t)(s - run));
 }
+
+/* Bytes a URL component keeps as they are: A-Z a-z 0-9 - . _ ~ */
+static const unsigned char url_keep[256] = {
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
+	['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
+	['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,
+	['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
+	['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+	['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+	['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
+	['7'] = 1, ['8'] = 1, ['9'] = 1, ['-'] = 1, ['.'] = 1, ['_'] = 1, ['~'] = 1,
+};
 
 /* Append s percent-encoded as a URL component (unreserved characters kept). */
 void buf_url(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)s;
 
 	if (s == NULL)
 		return;
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
+	for (;;) {
+		const unsigned char *run = p;
+		size_t n;
 
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~') {
-			buf_putc(b, (char)c);
-		} else {
-			char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-			buf_append(b, e, 3);
+		while (url_keep[*p])
+			p++;
+		n = (size_t)(p - run);
+		buf_grow(b, n + 3);
+		memcpy(b->data + b->len, run, n);
+		b->len += n;
+		if (*p == '\0') {
+			b->data[b->len] = '\0';
+			return;
 		}
+		b->data[b->len] = '%';
+		b->data[b->len + 1] = hex[*p >> 4];
+		b->data[b->len + 2] = hex[*p & 15];
+		b->len += 3;
+		p++;
 	}
+}
+
+size_t fmt_ll(char s[24], long long n)
+{
+	char tmp[24];
+	unsigned long long u = n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n;
+	size_t k = 0, len = 0;
+
+	do {
+		tmp[k++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (n < 0)
+		s[len++] = '-';
+	while (k > 0)
+		s[len++] = tmp[--k];
+	s[len] = '\0';
+	return len;
+}
+
+void buf_put_ll(struct buf *b, long long n)
+{
+	char s[24];
+
+	buf_append(b, s, fmt_ll(s, n));
 }
 
 /* Strict UTF-8 check: no NUL, no overlong forms, no surrogates, max U+10FFFF. */

@@ -120,6 +120,149 @@ static void buf_url_encodes_all_but_unreserved_characters(void **state)
 	}
 }
 
+/* The escaping rules, one byte at a time: what the writers must equal. */
+static void ref_html(struct buf *b, const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		switch (s[i]) {
+		case '<': buf_puts(b, "&lt;"); break;
+		case '>': buf_puts(b, "&gt;"); break;
+		case '&': buf_puts(b, "&amp;"); break;
+		case '"': buf_puts(b, "&quot;"); break;
+		case '\'': buf_puts(b, "&#39;"); break;
+		default: buf_append(b, &s[i], 1); break;
+		}
+	}
+}
+
+static void ref_url(struct buf *b, const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = s[i];
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.' || c == '_' || c == '~') {
+			buf_append(b, &c, 1);
+		} else {
+			char e[4];
+
+			snprintf(e, sizeof(e), "%%%02X", c);
+			buf_puts(b, e);
+		}
+	}
+}
+
+/* s (n bytes, no NUL) through writer after prefix bytes of existing content, against ref. */
+static void check_writer(void (*writer)(struct buf *, const char *),
+                         void (*ref)(struct buf *, const unsigned char *, size_t),
+                         const unsigned char *s, size_t n, size_t prefix)
+{
+	struct buf got, want;
+	char *copy = malloc(n + 1);
+
+	assert_non_null(copy);
+	memcpy(copy, s, n);
+	copy[n] = '\0';
+	buf_init(&got);
+	buf_init(&want);
+	for (size_t i = 0; i < prefix; i++) {
+		buf_putc(&got, 'p');
+		buf_putc(&want, 'p');
+	}
+	writer(&got, copy);
+	ref(&want, s, n);
+	assert_non_null(got.data);
+	assert_int_equal(got.len, want.len);
+	assert_memory_equal(got.data, want.data, want.len);
+	assert_int_equal(got.data[got.len], '\0');
+	assert_true(got.len < got.cap);
+	buf_free(&got);
+	buf_free(&want);
+	free(copy);
+}
+
+static void escaping_writers_handle_every_byte_alone_and_in_text(void **state)
+{
+	(void)state;
+	for (int c = 1; c < 256; c++) {
+		unsigned char one[1] = { (unsigned char)c };
+		unsigned char mid[5] = { 'a', (unsigned char)c, 'b', (unsigned char)c, 'c' };
+
+		check_writer(buf_html, ref_html, one, 1, 0);
+		check_writer(buf_url, ref_url, one, 1, 0);
+		check_writer(buf_html, ref_html, mid, 5, 3);
+		check_writer(buf_url, ref_url, mid, 5, 3);
+	}
+}
+
+static void escaping_writers_pass_invalid_utf8_bytes_and_still_escape_what_follows(void **state)
+{
+	static const char *const cases[] = {
+		"\xc0<", "\xc3", "\xe2\x82<b>", "\xe2\x82", "\x80&\x80", "\xff\"\xfe'",
+		"\xf0\x9f\x98<", "\xed\xa0\x80<", "\xc0\xaf../<x>", "caf\xc3\xa9 & \xc3",
+	};
+	struct buf b;
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		check_writer(buf_html, ref_html, (const unsigned char *)cases[i], strlen(cases[i]), 0);
+		check_writer(buf_url, ref_url, (const unsigned char *)cases[i], strlen(cases[i]), 1);
+	}
+	/* a lead byte never swallows the special character after it */
+	buf_init(&b);
+	buf_html(&b, "\xc0<\xe2\x82\"\xf0'");
+	assert_string_equal(b.data, "\xc0&lt;\xe2\x82&quot;\xf0&#39;");
+	buf_reset(&b);
+	buf_url(&b, "\xc0<");
+	assert_string_equal(b.data, "%C0%3C");
+	buf_free(&b);
+}
+
+/* Strings of every length up to 700, from specials, plain bytes and high bytes, over
+ * buffers of every fill around the growth points: the writers equal the reference. */
+static void escaping_writers_match_the_reference_across_buffer_growth(void **state)
+{
+	static const unsigned char alphabet[] = "<>&\"'ab %/?=+~._-\x80\xc3\xa9\xff\x01\x7f";
+	unsigned char s[700];
+	unsigned seed = 12345;
+
+	(void)state;
+	for (size_t n = 0; n < sizeof(s); n += (n < 40 ? 1 : 37)) {
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			s[i] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+		}
+		for (size_t prefix = 0; prefix < 600; prefix += 61) {
+			check_writer(buf_html, ref_html, s, n, prefix);
+			check_writer(buf_url, ref_url, s, n, prefix);
+		}
+	}
+}
+
+static void fmt_ll_and_buf_put_ll_write_decimals_without_printf(void **state)
+{
+	static const long long cases[] = {
+		0, 1, -1, 9, 10, -10, 99, 100, 12345, -67890, 1000000007LL,
+		LLONG_MAX, LLONG_MIN, LLONG_MIN + 1, INT_MAX, INT_MIN,
+	};
+	char got[24], want[32];
+	struct buf b;
+
+	(void)state;
+	buf_init(&b);
+	for (size_t i = 0; i < N(cases); i++) {
+		snprintf(want, sizeof(want), "%lld", cases[i]);
+		assert_int_equal(fmt_ll(got, cases[i]), strlen(want));
+		assert_string_equal(got, want);
+		buf_reset(&b);
+		buf_puts(&b, "n=");
+		buf_put_ll(&b, cases[i]);
+		assert_string_equal(b.data + 2, want);
+		assert_int_equal(b.len, 2 + strlen(want));
+	}
+	buf_free(&b);
+}
+
 static void buf_printf_and_append_grow_and_stay_terminated(void **state)
 {
 	struct buf b;
@@ -491,6 +634,10 @@ int main(void)
 		cmocka_unit_test(buf_html_leaves_utf8_untouched),
 		cmocka_unit_test(buf_html_appends_after_existing_content_and_ignores_null),
 		cmocka_unit_test(buf_url_encodes_all_but_unreserved_characters),
+		cmocka_unit_test(escaping_writers_handle_every_byte_alone_and_in_text),
+		cmocka_unit_test(escaping_writers_pass_invalid_utf8_bytes_and_still_escape_what_follows),
+		cmocka_unit_test(escaping_writers_match_the_reference_across_buffer_growth),
+		cmocka_unit_test(fmt_ll_and_buf_put_ll_write_decimals_without_printf),
 		cmocka_unit_test(buf_printf_and_append_grow_and_stay_terminated),
 		cmocka_unit_test(utf8_valid_accepts_well_formed_and_rejects_malformed),
 		cmocka_unit_test(utf8_valid_checks_exactly_len_bytes),
