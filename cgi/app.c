@@ -821,8 +821,11 @@ static void handle(char **envp, http_reader read, void *read_ctx, struct buf *ou
 	memset(&c, 0, sizeof(c));
 	rc = http_parse(&req, req_arena, envp, read, read_ctx);
 	crypto_random(idb, sizeof(idb));
-	for (size_t i = 0; i < sizeof(idb); i++)
-		snprintf(id + 2 * i, 3, "%02x", idb[i]);
+	for (size_t i = 0; i < sizeof(idb); i++) {
+		id[2 * i] = "0123456789abcdef"[idb[i] >> 4];
+		id[2 * i + 1] = "0123456789abcdef"[idb[i] & 15];
+	}
+	id[2 * sizeof(idb)] = '\0';
 	req.id = id;
 	c.req = &req;
 	c.resp = &resp;

@@ -141,20 +141,32 @@ char *arena_strndup(struct arena *a, const char *s, size_t n)
 	return p;
 }
 
-/* printf into the arena. */
+/*
+ * printf into the arena: formatted straight into the free end of the
+ * current block when it fits (one pass, no copy), else once more into an
+ * allocation of the right size.
+ */
 char *arena_printf(struct arena *a, const char *fmt, ...)
 {
-	va_list ap, aq;
+	struct block *b = a->head;
+	size_t align = _Alignof(max_align_t);
+	size_t off = (b->used + align - 1) & ~(align - 1);
+	size_t room = off < b->cap ? b->cap - off : 0;
+	va_list ap;
 	int n;
 	char *p;
 
 	va_start(ap, fmt);
-	va_copy(aq, ap);
-	n = vsnprintf(NULL, 0, fmt, aq);
-	va_end(aq);
+	n = vsnprintf(room ? b->data + off : NULL, room, fmt, ap);
+	va_end(ap);
 	if (n < 0)
 		abort();
+	if ((size_t)n < room) {
+		b->used = off + (size_t)n + 1;
+		return b->data + off;
+	}
 	p = arena_alloc_raw(a, (size_t)n + 1);
+	va_start(ap, fmt);
 	vsnprintf(p, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	return p;
@@ -222,18 +234,22 @@ void buf_putc(struct buf *b, char c)
 	buf_append(b, &c, 1);
 }
 
+/* Formatted straight into the buffer's free space when it fits, else grown and again. */
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list aq;
+	size_t room = b->cap > b->len ? b->cap - b->len : 0;
 	int n;
 
 	va_copy(aq, ap);
-	n = vsnprintf(NULL, 0, fmt, aq);
+	n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, aq);
 	va_end(aq);
 	if (n < 0)
 		abort();
-	buf_grow(b, (size_t)n);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	if ((size_t)n >= room) {
+		buf_grow(b, (size_t)n);
+		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	}
 	b->len += (size_t)n;
 }
 
@@ -592,30 +608,93 @@ static int iso_date(const char *iso, int *y, int *m, int *d)
 	return 0;
 }
 
+/* Short words put together in place, then copied into the arena once (no printf). */
+struct words {
+	char s[80];
+	size_t n;
+};
+
+static void w_str(struct words *w, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > sizeof(w->s) - 1 - w->n)
+		abort();               /* only ever fixed words and numbers */
+	memcpy(w->s + w->n, s, n);
+	w->n += n;
+}
+
+static void w_num(struct words *w, long long v)
+{
+	char d[24];
+
+	w_str(w, (fmt_ll(d, v), d));
+}
+
+/* v (0 to 99) in two digits */
+static void w_2d(struct words *w, int v)
+{
+	char d[3] = { (char)('0' + v / 10 % 10), (char)('0' + v % 10), '\0' };
+
+	w_str(w, d);
+}
+
+static const char *w_done(struct arena *a, const struct words *w)
+{
+	return arena_strndup(a, w->s, w->n);
+}
+
 const char *date_words(struct arena *a, const char *iso)
 {
+	struct words w = { .n = 0 };
 	int y, m, d;
 
 	if (iso_date(iso, &y, &m, &d) != 0 || (iso[10] != '\0' && iso[10] != 'T' && iso[10] != ' '))
 		return NULL;
-	return arena_printf(a, "%d %s %d", d, month_names[m - 1], y);
+	w_num(&w, d);
+	w_str(&w, " ");
+	w_str(&w, month_names[m - 1]);
+	w_str(&w, " ");
+	w_num(&w, y);
+	return w_done(a, &w);
 }
 
 const char *datetime_words(struct arena *a, const char *iso)
 {
+	struct words w = { .n = 0 };
 	int y, m, d, hh, mm;
 
 	if (iso_date(iso, &y, &m, &d) != 0 || (iso[10] != 'T' && iso[10] != ' ') ||
 	    strlen(iso) < 16 || digits_at(iso + 11, 2, &hh) != 0 || iso[13] != ':' ||
 	    digits_at(iso + 14, 2, &mm) != 0 || hh > 23 || mm > 59)
 		return NULL;
-	return arena_printf(a, "%d %s %d, %02d:%02d UTC", d, month_names[m - 1], y, hh, mm);
+	w_num(&w, d);
+	w_str(&w, " ");
+	w_str(&w, month_names[m - 1]);
+	w_str(&w, " ");
+	w_num(&w, y);
+	w_str(&w, ", ");
+	w_2d(&w, hh);
+	w_str(&w, ":");
+	w_2d(&w, mm);
+	w_str(&w, " UTC");
+	return w_done(a, &w);
 }
 
-/* "1 minute", "5 minutes" */
-static const char *count_of(struct arena *a, long n, const char *unit)
+/* before "1 minute" / "5 minutes" after */
+static const char *count_of(struct arena *a, const char *before, long n, const char *unit,
+                            const char *after)
 {
-	return arena_printf(a, "%ld %s%s", n, unit, n == 1 ? "" : "s");
+	struct words w = { .n = 0 };
+
+	w_str(&w, before);
+	w_num(&w, n);
+	w_str(&w, " ");
+	w_str(&w, unit);
+	if (n != 1)
+		w_str(&w, "s");
+	w_str(&w, after);
+	return w_done(a, &w);
 }
 
 const char *ago_words(struct arena *a, long secs)
@@ -623,14 +702,14 @@ const char *ago_words(struct arena *a, long secs)
 	if (secs < 60)
 		return "just now";
 	if (secs < 3600)
-		return arena_printf(a, "%s ago", count_of(a, secs / 60, "minute"));
+		return count_of(a, "", secs / 60, "minute", " ago");
 	if (secs < 86400)
-		return arena_printf(a, "%s ago", count_of(a, secs / 3600, "hour"));
+		return count_of(a, "", secs / 3600, "hour", " ago");
 	if (secs < 60L * 86400)
-		return arena_printf(a, "%s ago", count_of(a, secs / 86400, "day"));
+		return count_of(a, "", secs / 86400, "day", " ago");
 	if (secs < 730L * 86400)
-		return arena_printf(a, "%s ago", count_of(a, secs / (30L * 86400), "month"));
-	return arena_printf(a, "%s ago", count_of(a, secs / (365L * 86400), "year"));
+		return count_of(a, "", secs / (30L * 86400), "month", " ago");
+	return count_of(a, "", secs / (365L * 86400), "year", " ago");
 }
 
 const char *until_words(struct arena *a, long secs)
@@ -638,20 +717,27 @@ const char *until_words(struct arena *a, long secs)
 	if (secs <= 0)
 		return "expired";
 	if (secs < 3600)
-		return arena_printf(a, "in %s", count_of(a, (secs + 59) / 60, "minute"));
+		return count_of(a, "in ", (secs + 59) / 60, "minute", "");
 	if (secs < 86400)
-		return arena_printf(a, "in %s", count_of(a, (secs + 1800) / 3600, "hour"));
-	return arena_printf(a, "in %s", count_of(a, (secs + 3600) / 86400, "day"));
+		return count_of(a, "in ", (secs + 1800) / 3600, "hour", "");
+	return count_of(a, "in ", (secs + 3600) / 86400, "day", "");
 }
 
 const char *with_article(struct arena *a, const char *word)
 {
-	char first;
+	const char *art;
+	size_t an, n;
+	char *p;
 
 	if (word == NULL || *word == '\0')
 		return "";
-	first = (char)(*word | 0x20);
-	return arena_printf(a, "%s %s", strchr("aeiou", first) != NULL ? "an" : "a", word);
+	art = strchr("aeiou", *word | 0x20) != NULL ? "an " : "a ";
+	an = strlen(art);
+	n = strlen(word);
+	p = arena_alloc_raw(a, an + n + 1);
+	memcpy(p, art, an);
+	memcpy(p + an, word, n + 1);
+	return p;
 }
 
 const char *plan_words(const char *plan)
