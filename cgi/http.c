@@ -438,19 +438,44 @@ const char *http_reason(int status)
 	}
 }
 
+/*
+ * A worker answers one request after another: the buffers of the last
+ * response are kept (up to RESP_KEEP bytes each) and handed to the next,
+ * which then writes its page without growing a buffer from nothing.
+ */
+#define RESP_KEEP (1024 * 1024)
+static struct buf spare_headers, spare_body;
+
+static void take_spare(struct buf *b, struct buf *spare)
+{
+	*b = *spare;
+	buf_init(spare);
+	buf_reset(b);
+}
+
+static void keep_spare(struct buf *b, struct buf *spare)
+{
+	if (spare->data == NULL && b->cap <= RESP_KEEP) {
+		*spare = *b;
+		buf_init(b);
+	} else {
+		buf_free(b);
+	}
+}
+
 void resp_init(struct resp *w)
 {
 	memset(w, 0, sizeof(*w));
-	buf_init(&w->headers);
-	buf_init(&w->body);
+	take_spare(&w->headers, &spare_headers);
+	take_spare(&w->body, &spare_body);
 	w->status = 200;
 	w->content_type = "text/html; charset=utf-8";
 }
 
 void resp_free(struct resp *w)
 {
-	buf_free(&w->headers);
-	buf_free(&w->body);
+	keep_spare(&w->headers, &spare_headers);
+	keep_spare(&w->body, &spare_body);
 }
 
 /* Discard anything written so far and start a response with status. */
@@ -502,10 +527,18 @@ static int sets_session(const struct buf *h)
  */
 void resp_serialise(const struct resp *w, struct buf *out)
 {
-	buf_printf(out, "Status: %d %s\r\n", w->status, http_reason(w->status));
-	buf_printf(out, "Content-Type: %s\r\n", w->content_type);
-	if (!w->streamed)
-		buf_printf(out, "Content-Length: %zu\r\n", w->body.len);
+	buf_puts(out, "Status: ");
+	buf_put_ll(out, w->status);
+	buf_putc(out, ' ');
+	buf_puts(out, http_reason(w->status));
+	buf_puts(out, "\r\nContent-Type: ");
+	buf_puts(out, w->content_type);
+	buf_puts(out, "\r\n");
+	if (!w->streamed) {
+		buf_puts(out, "Content-Length: ");
+		buf_put_ll(out, (long long)w->body.len);
+		buf_puts(out, "\r\n");
+	}
 	buf_puts(out,
 	         "Content-Security-Policy: default-src 'none'; style-src 'self'; "
 	         "img-src 'self'; form-action 'self'; frame-ancestors 'none'; "

@@ -63,6 +63,7 @@ struct op {
 	unsigned char fmt;   /* OP_VAR */
 	unsigned char neg;   /* OP_IF: 1 for UNLESS */
 	uint32_t hash;       /* OP_VAR, OP_IF, OP_LOOP: of the name, for the scopes */
+	uint32_t sym;        /* the same: the name's number in this template */
 	size_t a, b, c;      /* pool offsets and lengths, see above */
 	size_t jump;         /* op index */
 };
@@ -72,6 +73,7 @@ struct tmpl {
 	size_t nops;
 	char *pool;          /* text runs and NUL-terminated attribute strings */
 	size_t plen;
+	uint32_t nsyms;      /* distinct names (the template's symbol table) */
 };
 
 /* ---------------------------------------------------------------- scopes */
@@ -104,29 +106,41 @@ struct tvars {
 };
 
 /* Entries of a page's own scope and of a loop row before the first growth. */
-#define ROOT_CAP 64
-#define ROW_CAP  8
+#define ROOT_CAP 128
+#define ROW_CAP  16
 
-/* FNV-1a over the name's bytes. */
+/*
+ * The hash of a name, eight bytes at a time (names are short): the same
+ * for a template's name (parse time) and for tvars_set's (set time).
+ */
 static uint32_t name_hash(const char *s, size_t n)
 {
-	uint32_t h = 2166136261u;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
-	return h;
+	for (; n >= 8; s += 8, n -= 8) {
+		uint64_t w;
+
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	if (n > 0) {
+		uint64_t w = 0;
+
+		for (size_t i = 0; i < n; i++)
+			w |= (uint64_t)(unsigned char)s[i] << (8 * i);
+		h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+		h ^= h >> 32;
+	}
+	h *= 0xff51afd7ed558ccdULL;
+	return (uint32_t)(h >> 32);
 }
 
-/* FNV-1a of a C string, and its length. */
+/* The hash of a C string, and its length. */
 static uint32_t name_hash_len(const char *s, size_t *len)
 {
-	uint32_t h = 2166136261u;
-	const char *p = s;
-
-	for (; *p != '\0'; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	*len = (size_t)(p - s);
-	return h;
+	*len = strlen(s);
+	return name_hash(s, *len);
 }
 
 struct tvars *tvars_new(struct arena *a)
@@ -173,13 +187,15 @@ static void scope_grow(struct tvars *v)
 
 	if (cap > UINT32_MAX / 4)
 		abort();
-	ne = arena_alloc_raw(v->a, cap * sizeof(*ne));
+	/* entries, then the slots (zeroed), in one allocation */
+	ne = arena_alloc_raw(v->a, cap * sizeof(*ne) + cap * 2 * sizeof(*v->slot));
 	if (v->n)
 		memcpy(ne, v->ent, v->n * sizeof(*ne));
 	v->ent = ne;
 	v->cap = cap;
 	v->mask = cap * 2 - 1;
-	v->slot = arena_alloc(v->a, cap * 2 * sizeof(*v->slot));
+	v->slot = (uint32_t *)(ne + cap);
+	memset(v->slot, 0, cap * 2 * sizeof(*v->slot));
 	for (uint32_t k = 0; k < v->n; k++) {
 		uint32_t i = v->ent[k].hash & v->mask;
 
@@ -312,24 +328,70 @@ const char *tvars_get(const struct tvars *v, const char *name)
 
 /* ------------------------------------------------------------- rendering */
 
+/*
+ * While a template renders, the page's own scope (the one passed to
+ * tmpl_render, and its parents) does not change, so each name is looked up
+ * there at most once per render: memo[sym] keeps what was found (or
+ * &absent), by the template's symbol numbers. Loop rows are looked up first,
+ * each with its own table.
+ */
+struct render {
+	const struct tmpl *t;
+	const struct tvars *root;
+	const struct tent **memo;    /* NULL without a root */
+};
+
+static const struct tent absent;
+
+static const struct tent *find(struct render *r, const struct op *op, const struct tvars *scope)
+{
+	const char *name = r->t->pool + op->a;
+
+	for (const struct tvars *s = scope; s != NULL; s = s->parent) {
+		const struct tent *e;
+
+		if (s == r->root) {
+			e = r->memo[op->sym];
+			if (e == NULL) {
+				e = lookup(s, name, op->b, op->hash);
+				r->memo[op->sym] = e != NULL ? e : &absent;
+			}
+			return e != &absent ? e : NULL;
+		}
+		e = scope_find(s, name, op->b, op->hash);
+		if (e != NULL && (e->value != NULL || e->first != NULL))
+			return e;
+	}
+	return NULL;
+}
+
+/* Text into the buffer; the NUL after it is written when rendering ends. */
+static inline void out_text(struct buf *out, const char *p, size_t n)
+{
+	if (n >= out->cap - out->len)
+		buf_reserve(out, n);
+	memcpy(out->data + out->len, p, n);
+	out->len += n;
+}
+
 static void put(struct buf *out, int fmt, const char *s)
 {
 	switch (fmt) {
 	case FMT_URL: buf_url(out, s); break;
-	case FMT_RAW: buf_puts(out, s); break;
+	case FMT_RAW: out_text(out, s, strlen(s)); break;
 	default: buf_html(out, s); break;
 	}
 }
 
-static int truth(const struct tmpl *t, const struct op *op, const struct tvars *scope)
+static int truth(struct render *rd, const struct op *op, const struct tvars *scope)
 {
-	const struct tent *e = lookup(scope, t->pool + op->a, op->b, op->hash);
+	const struct tent *e = find(rd, op, scope);
 	int r;
 
 	if (e == NULL)
 		r = 0;
 	else if (op->c != NONE)
-		r = e->value != NULL && strcmp(e->value, t->pool + op->c) == 0;
+		r = e->value != NULL && strcmp(e->value, rd->t->pool + op->c) == 0;
 	else if (e->value != NULL)
 		r = e->value[0] != '\0' && !(e->value[0] == '0' && e->value[1] == '\0');
 	else
@@ -343,22 +405,28 @@ void tmpl_render(const struct tmpl *t, const struct tvars *v, struct buf *out)
 		const struct tvars *row;
 		size_t loop;             /* index of the OP_LOOP */
 	} stack[MAX_NEST];
+	struct render rd;
 	size_t depth = 0;
 	size_t pc = 0;
 
 	if (t == NULL)
 		return;
+	rd.t = t;
+	rd.root = v;
+	rd.memo = v != NULL && t->nsyms ? arena_alloc(v->a, t->nsyms * sizeof(*rd.memo)) : NULL;
+	if (rd.memo == NULL)
+		rd.root = NULL;
 	while (pc < t->nops) {
 		const struct op *op = &t->ops[pc];
 		const struct tvars *scope = depth ? stack[depth - 1].row : v;
 
 		switch (op->kind) {
 		case OP_TEXT:
-			buf_append(out, t->pool + op->a, op->b);
+			out_text(out, t->pool + op->a, op->b);
 			pc++;
 			break;
 		case OP_VAR: {
-			const struct tent *e = lookup(scope, t->pool + op->a, op->b, op->hash);
+			const struct tent *e = find(&rd, op, scope);
 			const char *s = e != NULL ? e->value : NULL;
 
 			if (s == NULL && op->c != NONE)
@@ -369,13 +437,13 @@ void tmpl_render(const struct tmpl *t, const struct tvars *v, struct buf *out)
 			break;
 		}
 		case OP_IF:
-			pc = truth(t, op, scope) ? pc + 1 : op->jump;
+			pc = truth(&rd, op, scope) ? pc + 1 : op->jump;
 			break;
 		case OP_JUMP:
 			pc = op->jump;
 			break;
 		case OP_LOOP: {
-			const struct tent *e = lookup(scope, t->pool + op->a, op->b, op->hash);
+			const struct tent *e = find(&rd, op, scope);
 
 			/* the parser bounds loop nesting by MAX_NEST */
 			if (e == NULL || e->first == NULL || depth == MAX_NEST) {
@@ -390,7 +458,7 @@ void tmpl_render(const struct tmpl *t, const struct tvars *v, struct buf *out)
 		}
 		case OP_ENDLOOP:
 			if (depth == 0)
-				return;
+				goto done;
 			stack[depth - 1].row = stack[depth - 1].row->next;
 			if (stack[depth - 1].row != NULL) {
 				pc = stack[depth - 1].loop + 1;
@@ -401,19 +469,22 @@ void tmpl_render(const struct tmpl *t, const struct tvars *v, struct buf *out)
 			break;
 		case OP_BREAK:
 			if (depth == 0)
-				return;
+				goto done;
 			depth--;
 			pc = t->ops[stack[depth].loop].jump;
 			break;
 		case OP_CONTINUE:
 			if (depth == 0)
-				return;
+				goto done;
 			pc = t->ops[stack[depth - 1].loop].jump - 1;
 			break;
 		default:
-			return;
+			goto done;
 		}
 	}
+done:
+	if (out->data != NULL)
+		out->data[out->len] = '\0';
 }
 
 void tmpl_free(struct tmpl *t)
@@ -1134,6 +1205,46 @@ static int parse_file(struct parser *ps, const char *name, const char *text, siz
 	return 0;
 }
 
+/*
+ * Names are hashed once, here, never while rendering, and numbered: the
+ * template's symbol table, one number per distinct name (the renderer's
+ * memo of the page scope is indexed by it).
+ */
+static void number_names(struct tmpl *t)
+{
+	size_t slots = 16, *first;
+	uint32_t nsyms = 0;
+
+	while (slots < 2 * t->nops)
+		slots *= 2;
+	first = xrealloc(NULL, slots * sizeof(*first));   /* op index of each name, or NONE */
+	for (size_t i = 0; i < slots; i++)
+		first[i] = NONE;
+	for (size_t i = 0; i < t->nops; i++) {
+		struct op *op = &t->ops[i];
+		size_t k;
+
+		if (op->kind != OP_VAR && op->kind != OP_IF && op->kind != OP_LOOP)
+			continue;
+		op->hash = name_hash(t->pool + op->a, op->b);
+		for (k = op->hash & (slots - 1); first[k] != NONE; k = (k + 1) & (slots - 1)) {
+			const struct op *o = &t->ops[first[k]];
+
+			if (o->hash == op->hash && o->b == op->b &&
+			    memcmp(t->pool + o->a, t->pool + op->a, op->b) == 0)
+				break;
+		}
+		if (first[k] == NONE) {
+			first[k] = i;
+			op->sym = nsyms++;
+		} else {
+			op->sym = t->ops[first[k]].sym;
+		}
+	}
+	t->nsyms = nsyms;
+	free(first);
+}
+
 static struct tmpl *parse_root(const char *name, const char *text, size_t len,
                                const char *include_dir, char *err, size_t errlen)
 {
@@ -1157,14 +1268,10 @@ static struct tmpl *parse_root(const char *name, const char *text, size_t len,
 	if (parse_file(ps, name, text, len) == 0) {
 		t = xrealloc(NULL, sizeof(*t));
 		t->ops = ps->nops ? xrealloc(ps->ops, ps->nops * sizeof(*ps->ops)) : ps->ops;
-		/* Names are hashed once, here, never while rendering. */
-		for (size_t i = 0; i < ps->nops; i++)
-			if (t->ops[i].kind == OP_VAR || t->ops[i].kind == OP_IF ||
-			    t->ops[i].kind == OP_LOOP)
-				t->ops[i].hash = name_hash(ps->pool + t->ops[i].a, t->ops[i].b);
 		t->nops = ps->nops;
 		t->pool = ps->pool;
 		t->plen = ps->plen;
+		number_names(t);
 	} else {
 		free(ps->ops);
 		free(ps->pool);

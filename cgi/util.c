@@ -214,6 +214,11 @@ static void buf_grow(struct buf *b, size_t extra)
 	b->cap = cap;
 }
 
+void buf_reserve(struct buf *b, size_t extra)
+{
+	buf_grow(b, extra);
+}
+
 /* Append len bytes. */
 void buf_append(struct buf *b, const void *data, size_t len)
 {

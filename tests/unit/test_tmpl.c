@@ -822,8 +822,8 @@ static void test_tvars_set_get_and_unset(void **state)
 }
 
 /*
- * Scopes are hash tables: names whose hashes collide (v332789 and v529192
- * have the same 32-bit FNV-1a hash), thousands of names, unsetting and
+ * Scopes are hash tables: names whose hashes collide (v18228 and
+ * v35319 have the same hash in tmpl.c, found by a search), thousands of names, unsetting and
  * setting again, in the page scope and in rows, all stay distinct and are
  * found the same way by tvars_get and by a rendered template.
  */
@@ -831,31 +831,31 @@ static void test_tvars_hash_collisions_growth_and_unset(void **state)
 {
 	struct arena *a = arena_new();
 	struct tvars *v = tvars_new(a), *row;
-	struct tmpl *t = parse("<TMPL_VAR name=v332789>/<TMPL_VAR name=v529192>"
-	                       "<TMPL_LOOP name=L>[<TMPL_VAR name=v332789>/<TMPL_VAR name=v529192>"
-	                       "<TMPL_IF name=v529192>+</TMPL_IF>]</TMPL_LOOP>", NULL, 0);
+	struct tmpl *t = parse("<TMPL_VAR name=v18228>/<TMPL_VAR name=v35319>"
+	                       "<TMPL_LOOP name=L>[<TMPL_VAR name=v18228>/<TMPL_VAR name=v35319>"
+	                       "<TMPL_IF name=v35319>+</TMPL_IF>]</TMPL_LOOP>", NULL, 0);
 	struct buf out;
 
 	(void)state;
 	assert_non_null(t);
 	buf_init(&out);
-	tvars_set(v, "v332789", "a");
-	tvars_set(v, "v529192", "b");
-	assert_string_equal(tvars_get(v, "v332789"), "a");
-	assert_string_equal(tvars_get(v, "v529192"), "b");
+	tvars_set(v, "v18228", "a");
+	tvars_set(v, "v35319", "b");
+	assert_string_equal(tvars_get(v, "v18228"), "a");
+	assert_string_equal(tvars_get(v, "v35319"), "b");
 	row = tvars_loop_add(v, "L");
-	tvars_set(row, "v529192", "rb");
+	tvars_set(row, "v35319", "rb");
 	row = tvars_loop_add(v, "L");
-	tvars_set(row, "v332789", "ra");
-	tvars_set(row, "v529192", NULL);      /* never set here: still the outer one */
+	tvars_set(row, "v18228", "ra");
+	tvars_set(row, "v35319", NULL);      /* never set here: still the outer one */
 	tmpl_render(t, v, &out);
 	assert_string_equal(out.data, "a/b[a/rb+][ra/b+]");
 	/* unsetting one of two colliding names leaves the other */
-	tvars_set(v, "v332789", NULL);
-	assert_null(tvars_get(v, "v332789"));
-	assert_string_equal(tvars_get(v, "v529192"), "b");
-	tvars_set(v, "v332789", "again");
-	assert_string_equal(tvars_get(v, "v332789"), "again");
+	tvars_set(v, "v18228", NULL);
+	assert_null(tvars_get(v, "v18228"));
+	assert_string_equal(tvars_get(v, "v35319"), "b");
+	tvars_set(v, "v18228", "again");
+	assert_string_equal(tvars_get(v, "v18228"), "again");
 
 	/* thousands of names in the page scope and in a row */
 	for (int i = 0; i < 3000; i++) {
@@ -879,10 +879,44 @@ static void test_tvars_hash_collisions_growth_and_unset(void **state)
 		assert_int_equal(atoi(tvars_get(row, r)), -i);
 		assert_null(tvars_get(v, r));
 	}
-	assert_string_equal(tvars_get(v, "v529192"), "b");
+	assert_string_equal(tvars_get(v, "v35319"), "b");
 	buf_reset(&out);
 	tmpl_render(t, v, &out);
 	assert_string_equal(out.data, "again/b[again/rb+][ra/b+]");
+	buf_free(&out);
+	tmpl_free(t);
+	arena_free(a);
+}
+
+/*
+ * A template rendered with a loop row as its scope: names come from the row,
+ * then its parents; a loop found in a parent iterates that parent's rows,
+ * whose lookups go to their own parent and never through the row rendered.
+ */
+static void test_render_from_a_row_scope(void **state)
+{
+	struct arena *a = arena_new();
+	struct tvars *v = tvars_new(a), *row, *r;
+	struct tmpl *t = parse("<TMPL_VAR name=x>|<TMPL_VAR name=y>|<TMPL_LOOP name=L>"
+	                       "(<TMPL_VAR name=x>,<TMPL_VAR name=z>)</TMPL_LOOP>|"
+	                       "<TMPL_VAR name=x>", NULL, 0);
+	struct buf out;
+
+	(void)state;
+	assert_non_null(t);
+	tvars_set(v, "x", "vx");
+	tvars_set(v, "y", "vy");
+	row = tvars_loop_add(v, "L");
+	tvars_set(row, "x", "rx");
+	tvars_set(row, "z", "rz");
+	r = tvars_loop_add(v, "L");
+	tvars_set(r, "z", "sz");
+	buf_init(&out);
+	tmpl_render(t, row, &out);
+	assert_string_equal(out.data, "rx|vy|(rx,rz)(vx,sz)|rx");
+	buf_reset(&out);
+	tmpl_render(t, v, &out);
+	assert_string_equal(out.data, "vx|vy|(rx,rz)(vx,sz)|vx");
 	buf_free(&out);
 	tmpl_free(t);
 	arena_free(a);
@@ -1144,6 +1178,7 @@ int main(void)
 		cmocka_unit_test(test_tvars_set_get_and_unset),
 		cmocka_unit_test(test_tvars_hash_collisions_growth_and_unset),
 		cmocka_unit_test(test_tvars_value_and_loop_replace_each_other),
+		cmocka_unit_test(test_render_from_a_row_scope),
 		cmocka_unit_test(test_one_template_renders_many_scopes),
 	};
 	const struct CMUnitTest includes[] = {
