@@ -483,10 +483,10 @@ int require_perm(struct ctx *c, enum perm perm)
 {
 	if (c->ws != NULL && rbac_can(c->ws->role, perm))
 		return 1;
-	page_error(c, 403, arena_printf(c->arena,
-	           "This needs the %s role in this workspace; you are %s.",
-	           rbac_roles_for(perm), c->ws ? with_article(c->arena, role_name(c->ws->role))
-	                                       : "not a member"));
+	page_error(c, 403, arena_concat(c->arena, "This needs the ", rbac_roles_for(perm),
+	           " role in this workspace; you are ",
+	           c->ws ? with_article(c->arena, role_name(c->ws->role)) : "not a member",
+	           ".", NULL));
 	return 0;
 }
 

@@ -107,37 +107,56 @@ struct tvars {
 
 /* Entries of a page's own scope and of a loop row before the first growth. */
 #define ROOT_CAP 128
-#define ROW_CAP  16
+#define ROW_CAP  32
 
 /*
- * The hash of a name, eight bytes at a time (names are short): the same
- * for a template's name (parse time) and for tvars_set's (set time).
+ * The hash of a name (the same for a template's name at parse time and for
+ * tvars_set's), eight bytes at a time: the last eight bytes overlap the
+ * chunk before them, and a name shorter than eight is read as two
+ * overlapping halves or three bytes, so no byte is read one at a time.
  */
-static uint32_t name_hash(const char *s, size_t n)
+static inline uint64_t load64(const char *s)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
+	uint64_t w;
 
-	for (; n >= 8; s += 8, n -= 8) {
-		uint64_t w;
+	memcpy(&w, s, 8);
+	return w;
+}
 
-		memcpy(&w, s, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 32;
+static inline uint64_t load32(const char *s)
+{
+	uint32_t w;
+
+	memcpy(&w, s, 4);
+	return w;
+}
+
+static inline uint32_t name_hash(const char *s, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, w;
+
+	if (n > 8) {
+		for (size_t i = 0; i + 8 < n; i += 8) {
+			h = (h ^ load64(s + i)) * 0xff51afd7ed558ccdULL;
+			h ^= h >> 32;
+		}
+		w = load64(s + n - 8);
+	} else if (n >= 4) {
+		w = load32(s) | load32(s + n - 4) << 32;
+	} else if (n > 0) {
+		w = (uint64_t)(unsigned char)s[0] | (uint64_t)(unsigned char)s[n / 2] << 8 |
+		    (uint64_t)(unsigned char)s[n - 1] << 16;
+	} else {
+		w = 0;
 	}
-	if (n > 0) {
-		uint64_t w = 0;
-
-		for (size_t i = 0; i < n; i++)
-			w |= (uint64_t)(unsigned char)s[i] << (8 * i);
-		h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
-		h ^= h >> 32;
-	}
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 32;
 	h *= 0xff51afd7ed558ccdULL;
 	return (uint32_t)(h >> 32);
 }
 
 /* The hash of a C string, and its length. */
-static uint32_t name_hash_len(const char *s, size_t *len)
+static inline uint32_t name_hash_len(const char *s, size_t *len)
 {
 	*len = strlen(s);
 	return name_hash(s, *len);
@@ -205,21 +224,18 @@ static void scope_grow(struct tvars *v)
 	}
 }
 
-/* The entry for name in this very scope, created (unset) when missing. */
-static struct tent *scope_entry(struct tvars *v, const char *name)
+/* A new entry for name (already in the arena), unset, in this scope. */
+static struct tent *scope_add(struct tvars *v, const char *name, size_t nlen, uint32_t h)
 {
-	size_t nlen;
-	uint32_t h = name_hash_len(name, &nlen), i;
-	struct tent *e = scope_find(v, name, nlen, h);
+	struct tent *e;
+	uint32_t i;
 
-	if (e != NULL)
-		return e;
 	if (nlen > UINT32_MAX)
 		abort();
 	if (v->n == v->cap)
 		scope_grow(v);
 	e = &v->ent[v->n++];
-	e->name = arena_strndup(v->a, name, nlen);
+	e->name = name;
 	e->nlen = (uint32_t)nlen;
 	e->hash = h;
 	e->value = NULL;
@@ -230,11 +246,41 @@ static struct tent *scope_entry(struct tvars *v, const char *name)
 	return e;
 }
 
-/* Set name to value, which the caller has already copied into the arena. */
-static void set_owned(struct tvars *v, const char *name, const char *value)
+/* The entry for name in this very scope, created (unset) when missing. */
+static struct tent *scope_entry(struct tvars *v, const char *name)
 {
-	struct tent *e = scope_entry(v, name);
+	size_t nlen;
+	uint32_t h = name_hash_len(name, &nlen);
+	struct tent *e = scope_find(v, name, nlen, h);
 
+	return e != NULL ? e : scope_add(v, arena_strndup(v->a, name, nlen), nlen, h);
+}
+
+/*
+ * Set name to value (vlen bytes): a copy in the arena when copy, else value
+ * itself (a string literal, or already in the arena). A new entry's name is
+ * copied in the same allocation as the value.
+ */
+static void set_value(struct tvars *v, const char *name, const char *value, size_t vlen,
+                      int copy)
+{
+	size_t nlen;
+	uint32_t h = name_hash_len(name, &nlen);
+	struct tent *e = scope_find(v, name, nlen, h);
+	char *p = NULL;
+
+	if (e == NULL || copy)
+		p = arena_alloc_raw(v->a, (e == NULL ? nlen + 1 : 0) + (copy ? vlen + 1 : 0));
+	if (e == NULL) {
+		memcpy(p, name, nlen + 1);
+		e = scope_add(v, p, nlen, h);
+		p += nlen + 1;
+	}
+	if (copy) {
+		memcpy(p, value, vlen);
+		p[vlen] = '\0';
+		value = p;
+	}
 	e->value = value;
 	e->first = e->last = NULL;
 }
@@ -252,7 +298,7 @@ void tvars_set(struct tvars *v, const char *name, const char *value)
 			e->value = NULL, e->first = e->last = NULL;
 		return;
 	}
-	set_owned(v, name, arena_strdup(v->a, value));
+	set_value(v, name, value, strlen(value), 1);
 }
 
 void tvars_setf(struct tvars *v, const char *name, const char *fmt, ...)
@@ -272,7 +318,7 @@ void tvars_setf(struct tvars *v, const char *name, const char *fmt, ...)
 	p = arena_alloc_raw(v->a, (size_t)n + 1);
 	vsnprintf(p, (size_t)n + 1, fmt, ap);
 	va_end(ap);
-	set_owned(v, name, p);
+	set_value(v, name, p, (size_t)n, 0);
 }
 
 void tvars_set_int(struct tvars *v, const char *name, long long n)
@@ -282,14 +328,14 @@ void tvars_set_int(struct tvars *v, const char *name, long long n)
 
 	if (v == NULL || name == NULL)
 		return;
-	set_owned(v, name, arena_strndup(v->a, s, len));
+	set_value(v, name, s, len, 1);
 }
 
 void tvars_set_bool(struct tvars *v, const char *name, int on)
 {
 	if (on) {
 		if (v != NULL && name != NULL)
-			set_owned(v, name, "1");
+			set_value(v, name, "1", 1, 0);
 	} else {
 		tvars_set(v, name, NULL);
 	}

@@ -172,6 +172,29 @@ char *arena_printf(struct arena *a, const char *fmt, ...)
 	return p;
 }
 
+char *arena_concat(struct arena *a, const char *s, ...)
+{
+	va_list ap;
+	size_t n = 0;
+	char *p, *o;
+
+	va_start(ap, s);
+	for (const char *t = s; t != NULL; t = va_arg(ap, const char *))
+		n += strlen(t);
+	va_end(ap);
+	o = p = arena_alloc_raw(a, n + 1);
+	va_start(ap, s);
+	for (const char *t = s; t != NULL; t = va_arg(ap, const char *)) {
+		size_t k = strlen(t);
+
+		memcpy(o, t, k);
+		o += k;
+	}
+	va_end(ap);
+	*o = '\0';
+	return p;
+}
+
 void buf_init(struct buf *b)
 {
 	b->data = NULL;

@@ -822,8 +822,8 @@ static void test_tvars_set_get_and_unset(void **state)
 }
 
 /*
- * Scopes are hash tables: names whose hashes collide (v18228 and
- * v35319 have the same hash in tmpl.c, found by a search), thousands of names, unsetting and
+ * Scopes are hash tables: names whose hashes collide (v55610 and
+ * v164345 have the same hash in tmpl.c, found by a search), thousands of names, unsetting and
  * setting again, in the page scope and in rows, all stay distinct and are
  * found the same way by tvars_get and by a rendered template.
  */
@@ -831,31 +831,31 @@ static void test_tvars_hash_collisions_growth_and_unset(void **state)
 {
 	struct arena *a = arena_new();
 	struct tvars *v = tvars_new(a), *row;
-	struct tmpl *t = parse("<TMPL_VAR name=v18228>/<TMPL_VAR name=v35319>"
-	                       "<TMPL_LOOP name=L>[<TMPL_VAR name=v18228>/<TMPL_VAR name=v35319>"
-	                       "<TMPL_IF name=v35319>+</TMPL_IF>]</TMPL_LOOP>", NULL, 0);
+	struct tmpl *t = parse("<TMPL_VAR name=v55610>/<TMPL_VAR name=v164345>"
+	                       "<TMPL_LOOP name=L>[<TMPL_VAR name=v55610>/<TMPL_VAR name=v164345>"
+	                       "<TMPL_IF name=v164345>+</TMPL_IF>]</TMPL_LOOP>", NULL, 0);
 	struct buf out;
 
 	(void)state;
 	assert_non_null(t);
 	buf_init(&out);
-	tvars_set(v, "v18228", "a");
-	tvars_set(v, "v35319", "b");
-	assert_string_equal(tvars_get(v, "v18228"), "a");
-	assert_string_equal(tvars_get(v, "v35319"), "b");
+	tvars_set(v, "v55610", "a");
+	tvars_set(v, "v164345", "b");
+	assert_string_equal(tvars_get(v, "v55610"), "a");
+	assert_string_equal(tvars_get(v, "v164345"), "b");
 	row = tvars_loop_add(v, "L");
-	tvars_set(row, "v35319", "rb");
+	tvars_set(row, "v164345", "rb");
 	row = tvars_loop_add(v, "L");
-	tvars_set(row, "v18228", "ra");
-	tvars_set(row, "v35319", NULL);      /* never set here: still the outer one */
+	tvars_set(row, "v55610", "ra");
+	tvars_set(row, "v164345", NULL);      /* never set here: still the outer one */
 	tmpl_render(t, v, &out);
 	assert_string_equal(out.data, "a/b[a/rb+][ra/b+]");
 	/* unsetting one of two colliding names leaves the other */
-	tvars_set(v, "v18228", NULL);
-	assert_null(tvars_get(v, "v18228"));
-	assert_string_equal(tvars_get(v, "v35319"), "b");
-	tvars_set(v, "v18228", "again");
-	assert_string_equal(tvars_get(v, "v18228"), "again");
+	tvars_set(v, "v55610", NULL);
+	assert_null(tvars_get(v, "v55610"));
+	assert_string_equal(tvars_get(v, "v164345"), "b");
+	tvars_set(v, "v55610", "again");
+	assert_string_equal(tvars_get(v, "v55610"), "again");
 
 	/* thousands of names in the page scope and in a row */
 	for (int i = 0; i < 3000; i++) {
@@ -879,7 +879,28 @@ static void test_tvars_hash_collisions_growth_and_unset(void **state)
 		assert_int_equal(atoi(tvars_get(row, r)), -i);
 		assert_null(tvars_get(v, r));
 	}
-	assert_string_equal(tvars_get(v, "v35319"), "b");
+	assert_string_equal(tvars_get(v, "v164345"), "b");
+	/* names of every length up to 40, and ones that differ in a single byte */
+	for (size_t len = 1; len <= 40; len++) {
+		for (size_t at = 0; at <= len; at++) {
+			char *name = arena_alloc(a, len + 1);
+
+			memset(name, 'n', len);
+			if (at < len)
+				name[at] = 'X';
+			tvars_set(row, name, arena_printf(a, "%zu/%zu", len, at));
+		}
+	}
+	for (size_t len = 1; len <= 40; len++) {
+		for (size_t at = 0; at <= len; at++) {
+			char *name = arena_alloc(a, len + 1);
+
+			memset(name, 'n', len);
+			if (at < len)
+				name[at] = 'X';
+			assert_string_equal(tvars_get(row, name), arena_printf(a, "%zu/%zu", len, at));
+		}
+	}
 	buf_reset(&out);
 	tmpl_render(t, v, &out);
 	assert_string_equal(out.data, "again/b[again/rb+][ra/b+]");

@@ -627,6 +627,18 @@ static void record_split_refuses_other_shapes(void **state)
 	assert_int_equal(record_split(buf, f, 0), -1);
 }
 
+static void arena_concat_joins_strings_up_to_null(void **state)
+{
+	struct arena *a = *state;
+
+	assert_string_equal(arena_concat(a, "", NULL), "");
+	assert_string_equal(arena_concat(a, "a", NULL), "a");
+	assert_string_equal(arena_concat(a, "This needs the ", "owner", " role; you are ",
+	                                 "a viewer", ".", NULL),
+	                    "This needs the owner role; you are a viewer.");
+	assert_string_equal(arena_concat(a, "x", "", "y", "", NULL), "xy");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -659,6 +671,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(arena_reset_after_only_a_large_allocation_still_works,
 		                                arena_setup, arena_teardown),
 		cmocka_unit_test_setup_teardown(arena_string_helpers_copy_and_terminate,
+		                                arena_setup, arena_teardown),
+		cmocka_unit_test_setup_teardown(arena_concat_joins_strings_up_to_null,
 		                                arena_setup, arena_teardown),
 	};
 
