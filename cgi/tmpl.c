@@ -103,7 +103,14 @@ struct tvars {
 	uint32_t *slot;          /* 1 + index into ent, 0 for a free slot */
 	uint32_t n, cap;         /* entries used and allocated */
 	uint32_t mask;           /* slots - 1; slots are at least twice cap */
+	uint64_t bloom[2];       /* bit (hash >> 25) of every name ever added */
 };
+
+/* 0 when name (hash h) was never added to v: most misses stop here. */
+static inline int maybe_has(const struct tvars *v, uint32_t h)
+{
+	return (v->bloom[h >> 31] >> ((h >> 25) & 63)) & 1;
+}
 
 /* Entries of a page's own scope and of a loop row before the first growth. */
 #define ROOT_CAP 128
@@ -171,9 +178,10 @@ struct tvars *tvars_new(struct arena *a)
 }
 
 /* The entry for name in this very scope (set, a loop, or unset), or NULL. */
-static struct tent *scope_find(const struct tvars *v, const char *name, size_t nlen, uint32_t h)
+static inline struct tent *scope_find(const struct tvars *v, const char *name, size_t nlen,
+                                      uint32_t h)
 {
-	if (v->n == 0)
+	if (!maybe_has(v, h))
 		return NULL;
 	for (uint32_t i = h & v->mask;; i = (i + 1) & v->mask) {
 		uint32_t k = v->slot[i];
@@ -234,6 +242,7 @@ static struct tent *scope_add(struct tvars *v, const char *name, size_t nlen, ui
 		abort();
 	if (v->n == v->cap)
 		scope_grow(v);
+	v->bloom[h >> 31] |= 1ULL << ((h >> 25) & 63);
 	e = &v->ent[v->n++];
 	e->name = name;
 	e->nlen = (uint32_t)nlen;

@@ -448,21 +448,40 @@ int utf8_valid(const char *str, size_t len)
 	return 1;
 }
 
-/* Decimal integer in [min, max], digits only (optional leading '-'). */
+/*
+ * Decimal integer in [min, max], digits only (optional leading '-'), at most
+ * 19 digits (20 characters with the sign). Read digit by digit, without
+ * strtol, refusing on overflow.
+ */
 int parse_long(const char *s, long min, long max, long *out)
 {
-	char *end;
-	long v;
+	const char *p = s;
+	unsigned long v = 0, lim = LONG_MAX;
+	int neg = 0;
+	long r;
 
-	if (s == NULL || *s == '\0' || (*s != '-' && (*s < '0' || *s > '9')))
+	if (s == NULL)
 		return -1;
-	if (strlen(s) > (*s == '-' ? 20u : 19u))   /* LONG_MIN has 20 characters */
+	if (*p == '-') {
+		neg = 1;
+		lim = (unsigned long)LONG_MAX + 1;
+		p++;
+	}
+	if (*p < '0' || *p > '9')
 		return -1;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
+	for (; *p >= '0' && *p <= '9'; p++) {
+		unsigned d = (unsigned)(*p - '0');
+
+		if (v > (lim - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	if (*p != '\0' || p - s > (neg ? 20 : 19))   /* LONG_MIN has 20 characters */
 		return -1;
-	*out = v;
+	r = !neg ? (long)v : v == (unsigned long)LONG_MAX + 1 ? LONG_MIN : -(long)v;
+	if (r < min || r > max)
+		return -1;
+	*out = r;
 	return 0;
 }
 

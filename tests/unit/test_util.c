@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -639,6 +640,68 @@ static void arena_concat_joins_strings_up_to_null(void **state)
 	assert_string_equal(arena_concat(a, "x", "", "y", "", NULL), "xy");
 }
 
+/* The reader equals the rule it replaced (strtol over at most 19 digits, a
+ * leading '-' allowed, nothing else) on every string of a large set. */
+static int ref_parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (s == NULL || *s == '\0' || (*s != '-' && (*s < '0' || *s > '9')))
+		return -1;
+	if (strlen(s) > (*s == '-' ? 20u : 19u))
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static void parse_long_equals_its_strtol_rule(void **state)
+{
+	static const char *const fixed[] = {
+		"", "-", "--1", "+1", " 1", "1 ", "0", "-0", "00", "007", "1e3", "0x10", "12a",
+		"9223372036854775807", "9223372036854775808", "-9223372036854775808",
+		"-9223372036854775809", "0000000000000000001", "00000000000000000001",
+		"-0000000000000000001", "-00000000000000000001", "99999999999999999999",
+		"18446744073709551616", "-1-", "1\xc3\xa9", "\xe2\x82\xac",
+	};
+	static const long bounds[][2] = {
+		{ LONG_MIN, LONG_MAX }, { 0, 100 }, { -5, 5 }, { 1, 1 }, { 0, 0 },
+	};
+	char s[32];
+	unsigned seed = 7;
+
+	(void)state;
+	for (size_t b = 0; b < N(bounds); b++) {
+		for (size_t i = 0; i < N(fixed) + 3000; i++) {
+			long got = 12345, want = 12345;
+			int rg, rw;
+
+			if (i < N(fixed)) {
+				snprintf(s, sizeof(s), "%s", fixed[i]);
+			} else {
+				size_t n;
+
+				seed = seed * 1103515245u + 12345u;
+				n = (seed >> 16) % 22;
+				for (size_t k = 0; k < n; k++) {
+					seed = seed * 1103515245u + 12345u;
+					s[k] = "0123456789-9x"[(seed >> 16) % 13];
+				}
+				s[n] = '\0';
+			}
+			rg = parse_long(s, bounds[b][0], bounds[b][1], &got);
+			rw = ref_parse_long(s, bounds[b][0], bounds[b][1], &want);
+			if (rg != rw || got != want)
+				fail_msg("\"%s\" in [%ld, %ld]: got %d/%ld, want %d/%ld", s, bounds[b][0],
+				         bounds[b][1], rg, got, rw, want);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -655,6 +718,7 @@ int main(void)
 		cmocka_unit_test(utf8_valid_checks_exactly_len_bytes),
 		cmocka_unit_test(parse_long_accepts_only_plain_decimals_in_range),
 		cmocka_unit_test(parse_long_rejects_null),
+		cmocka_unit_test(parse_long_equals_its_strtol_rule),
 		cmocka_unit_test_setup_teardown(json_object_escapes_strings_and_writes_null,
 		                                arena_setup, arena_teardown),
 		cmocka_unit_test(buf_json_quotes_and_escapes),
