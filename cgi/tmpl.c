@@ -398,26 +398,30 @@ struct render {
 
 static const struct tent absent;
 
-static const struct tent *find(struct render *r, const struct op *op, const struct tvars *scope)
+static inline __attribute__((always_inline)) const struct tent *
+find(struct render *r, const struct op *op, const struct tvars *s)
 {
-	const char *name = r->t->pool + op->a;
+	const struct tent *e;
 
-	for (const struct tvars *s = scope; s != NULL; s = s->parent) {
-		const struct tent *e;
-
-		if (s == r->root) {
-			e = r->memo[op->sym];
-			if (e == NULL) {
-				e = lookup(s, name, op->b, op->hash);
-				r->memo[op->sym] = e != NULL ? e : &absent;
-			}
-			return e != &absent ? e : NULL;
+	/* loop rows (and, without a memo, every scope) */
+	for (; s != r->root; s = s->parent) {
+		if (s == NULL)
+			return NULL;
+		if (maybe_has(s, op->hash)) {
+			e = scope_find(s, r->t->pool + op->a, op->b, op->hash);
+			if (e != NULL && (e->value != NULL || e->first != NULL))
+				return e;
 		}
-		e = scope_find(s, name, op->b, op->hash);
-		if (e != NULL && (e->value != NULL || e->first != NULL))
-			return e;
 	}
-	return NULL;
+	if (s == NULL)               /* rendered without a scope */
+		return NULL;
+	/* the page's scope and its parents, looked up once per render */
+	e = r->memo[op->sym];
+	if (e == NULL) {
+		e = lookup(s, r->t->pool + op->a, op->b, op->hash);
+		r->memo[op->sym] = e != NULL ? e : &absent;
+	}
+	return e != &absent ? e : NULL;
 }
 
 /* Text into the buffer; the NUL after it is written when rendering ends. */

@@ -316,7 +316,8 @@ void buf_html(struct buf *b, const char *s)
 			p++;
 		n = (size_t)(p - run);
 		/* room for the run and the longest replacement ("&quot;") */
-		buf_grow(b, n + 6);
+		if (n + 6 >= b->cap - b->len)
+			buf_grow(b, n + 6);
 		memcpy(b->data + b->len, run, n);
 		b->len += n;
 		switch (*p) {
@@ -364,7 +365,8 @@ void buf_url(struct buf *b, const char *s)
 		while (url_keep[*p])
 			p++;
 		n = (size_t)(p - run);
-		buf_grow(b, n + 3);
+		if (n + 3 >= b->cap - b->len)
+			buf_grow(b, n + 3);
 		memcpy(b->data + b->len, run, n);
 		b->len += n;
 		if (*p == '\0') {
