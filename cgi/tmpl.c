@@ -312,22 +312,15 @@ void tvars_set(struct tvars *v, const char *name, const char *value)
 
 void tvars_setf(struct tvars *v, const char *name, const char *fmt, ...)
 {
-	va_list ap, aq;
-	int n;
+	va_list ap;
 	char *p;
 
 	if (v == NULL || name == NULL)
 		return;
 	va_start(ap, fmt);
-	va_copy(aq, ap);
-	n = vsnprintf(NULL, 0, fmt, aq);
-	va_end(aq);
-	if (n < 0)
-		abort();
-	p = arena_alloc_raw(v->a, (size_t)n + 1);
-	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	p = arena_vprintf(v->a, fmt, ap);
 	va_end(ap);
-	set_value(v, name, p, (size_t)n, 0);
+	set_value(v, name, p, strlen(p), 0);
 }
 
 void tvars_set_int(struct tvars *v, const char *name, long long n)

@@ -146,19 +146,19 @@ char *arena_strndup(struct arena *a, const char *s, size_t n)
  * current block when it fits (one pass, no copy), else once more into an
  * allocation of the right size.
  */
-char *arena_printf(struct arena *a, const char *fmt, ...)
+char *arena_vprintf(struct arena *a, const char *fmt, va_list ap)
 {
 	struct block *b = a->head;
 	size_t align = _Alignof(max_align_t);
 	size_t off = (b->used + align - 1) & ~(align - 1);
 	size_t room = off < b->cap ? b->cap - off : 0;
-	va_list ap;
+	va_list aq;
 	int n;
 	char *p;
 
-	va_start(ap, fmt);
-	n = vsnprintf(room ? b->data + off : NULL, room, fmt, ap);
-	va_end(ap);
+	va_copy(aq, ap);
+	n = vsnprintf(room ? b->data + off : NULL, room, fmt, aq);
+	va_end(aq);
 	if (n < 0)
 		abort();
 	if ((size_t)n < room) {
@@ -166,8 +166,17 @@ char *arena_printf(struct arena *a, const char *fmt, ...)
 		return b->data + off;
 	}
 	p = arena_alloc_raw(a, (size_t)n + 1);
-	va_start(ap, fmt);
 	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	return p;
+}
+
+char *arena_printf(struct arena *a, const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+
+	va_start(ap, fmt);
+	p = arena_vprintf(a, fmt, ap);
 	va_end(ap);
 	return p;
 }

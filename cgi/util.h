@@ -22,6 +22,8 @@ char *arena_strdup(struct arena *a, const char *s);       /* NULL stays NULL */
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_printf(struct arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+char *arena_vprintf(struct arena *a, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* The strings up to NULL, one after another, in one arena copy (no printf). */
 char *arena_concat(struct arena *a, const char *s, ...) __attribute__((sentinel));
 

@@ -702,6 +702,32 @@ static void parse_long_equals_its_strtol_rule(void **state)
 	}
 }
 
+/* arena_printf formats in place when the block has room and again when not:
+ * the same text either way, across block ends and for texts over a block,
+ * and no text overwrites another. */
+static void arena_printf_in_place_and_past_the_block_end(void **state)
+{
+	struct arena *a = *state;
+	static char big[40000];
+	static const char *got[3000];
+	char want[64];
+
+	memset(big, 'b', sizeof(big) - 1);
+	for (int i = 0; i < 3000; i++) {
+		got[i] = arena_printf(a, "%d:%s:%05d", i, i % 7 ? "x" : "yy", i * 3);
+		if (i % 500 == 0) {    /* texts larger than a block in between */
+			const char *b = arena_printf(a, "<%.*s>", 20000 + i, big);
+
+			assert_int_equal(strlen(b), 20002 + (size_t)i);
+			assert_int_equal(b[20001 + i], '>');
+		}
+	}
+	for (int i = 0; i < 3000; i++) {
+		snprintf(want, sizeof(want), "%d:%s:%05d", i, i % 7 ? "x" : "yy", i * 3);
+		assert_string_equal(got[i], want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -735,6 +761,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(arena_reset_after_only_a_large_allocation_still_works,
 		                                arena_setup, arena_teardown),
 		cmocka_unit_test_setup_teardown(arena_string_helpers_copy_and_terminate,
+		                                arena_setup, arena_teardown),
+		cmocka_unit_test_setup_teardown(arena_printf_in_place_and_past_the_block_end,
 		                                arena_setup, arena_teardown),
 		cmocka_unit_test_setup_teardown(arena_concat_joins_strings_up_to_null,
 		                                arena_setup, arena_teardown),
