@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/types.h>
 
 #include "util.h"
 
@@ -142,6 +143,132 @@ char *arena_strndup(struct arena *a, const char *s, size_t n)
 }
 
 /*
+ * Most formats of the pages are text with %s and plain integer conversions
+ * (%s %d %u %ld %lu %lld %llu %zu %c %%, no flags, width or precision):
+ * those are written here directly, as printf would write them, without the
+ * cost of vsnprintf. simple_len is the length of the result, or -1 when the
+ * format has anything else (then vsnprintf does it).
+ */
+static int simple_format(const char *fmt)
+{
+	for (const char *p = fmt; (p = strchr(p, '%')) != NULL; p++) {
+		p++;
+		if (*p == 'l')
+			p += p[1] == 'l' ? 2 : 1;
+		else if (*p == 'z')
+			p++;
+		switch (*p) {
+		case 'd': case 'u':
+			break;
+		case 's': case 'c': case '%':
+			if (p[-1] != '%')
+				return 0;
+			break;
+		default:
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* Write fmt with ap into dst (room bytes, NUL included); the length it needs. */
+static size_t simple_write(char *dst, size_t room, const char *fmt, va_list ap)
+{
+	size_t n = 0;
+
+#define PUT(src, len) do { size_t l_ = (len); \
+		if (n + l_ < room) memcpy(dst + n, (src), l_); \
+		n += l_; } while (0)
+	for (const char *p = fmt; *p != '\0';) {
+		const char *pct = strchr(p, '%');
+		char num[24];
+		int longs = 0, size = 0;
+
+		if (pct == NULL) {
+			PUT(p, strlen(p));
+			break;
+		}
+		PUT(p, (size_t)(pct - p));
+		p = pct + 1;
+		if (*p == 'l') {
+			longs = p[1] == 'l' ? 2 : 1;
+			p += longs;
+		} else if (*p == 'z') {
+			size = 1;
+			p++;
+		}
+		switch (*p++) {
+		case 's': {
+			const char *str = va_arg(ap, const char *);
+
+			if (str == NULL)
+				str = "(null)";
+			PUT(str, strlen(str));
+			break;
+		}
+		case 'c':
+			num[0] = (char)va_arg(ap, int);
+			PUT(num, 1);
+			break;
+		case '%':
+			PUT("%", 1);
+			break;
+		case 'd':
+			if (size)
+				PUT(num, fmt_ll(num, (long long)va_arg(ap, ssize_t)));
+			else if (longs == 2)
+				PUT(num, fmt_ll(num, va_arg(ap, long long)));
+			else if (longs == 1)
+				PUT(num, fmt_ll(num, va_arg(ap, long)));
+			else
+				PUT(num, fmt_ll(num, va_arg(ap, int)));
+			break;
+		default: {             /* 'u' */
+			unsigned long long u = size ? va_arg(ap, size_t)
+			                     : longs == 2 ? va_arg(ap, unsigned long long)
+			                     : longs == 1 ? va_arg(ap, unsigned long)
+			                     : va_arg(ap, unsigned);
+			char tmp[24];
+			size_t k = 0, m = 0;
+
+			do {
+				tmp[k++] = (char)('0' + u % 10);
+				u /= 10;
+			} while (u != 0);
+			while (k > 0)
+				num[m++] = tmp[--k];
+			PUT(num, m);
+			break;
+		}
+		}
+	}
+#undef PUT
+	if (room > 0)
+		dst[n < room ? n : room - 1] = '\0';
+	return n;
+}
+
+/* vsnprintf, or the direct writer for simple formats: the length of the whole result. */
+static size_t format_into(char *dst, size_t room, const char *fmt, va_list ap)
+{
+	va_list aq;
+	int n;
+
+	va_copy(aq, ap);
+	if (simple_format(fmt)) {
+		size_t k = simple_write(dst, room, fmt, aq);
+
+		va_end(aq);
+		return k;
+	}
+	n = vsnprintf(dst, room, fmt, aq);
+	va_end(aq);
+	if (n < 0)
+		abort();
+	return (size_t)n;
+}
+
+/*
  * printf into the arena: formatted straight into the free end of the
  * current block when it fits (one pass, no copy), else once more into an
  * allocation of the right size.
@@ -152,21 +279,16 @@ char *arena_vprintf(struct arena *a, const char *fmt, va_list ap)
 	size_t align = _Alignof(max_align_t);
 	size_t off = (b->used + align - 1) & ~(align - 1);
 	size_t room = off < b->cap ? b->cap - off : 0;
-	va_list aq;
-	int n;
+	size_t n;
 	char *p;
 
-	va_copy(aq, ap);
-	n = vsnprintf(room ? b->data + off : NULL, room, fmt, aq);
-	va_end(aq);
-	if (n < 0)
-		abort();
-	if ((size_t)n < room) {
-		b->used = off + (size_t)n + 1;
+	n = format_into(room ? b->data + off : NULL, room, fmt, ap);
+	if (n < room) {
+		b->used = off + n + 1;
 		return b->data + off;
 	}
-	p = arena_alloc_raw(a, (size_t)n + 1);
-	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	p = arena_alloc_raw(a, n + 1);
+	format_into(p, n + 1, fmt, ap);
 	return p;
 }
 
@@ -274,20 +396,14 @@ void buf_putc(struct buf *b, char c)
 /* Formatted straight into the buffer's free space when it fits, else grown and again. */
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
-	va_list aq;
 	size_t room = b->cap > b->len ? b->cap - b->len : 0;
-	int n;
+	size_t n = format_into(room ? b->data + b->len : NULL, room, fmt, ap);
 
-	va_copy(aq, ap);
-	n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, aq);
-	va_end(aq);
-	if (n < 0)
-		abort();
-	if ((size_t)n >= room) {
-		buf_grow(b, (size_t)n);
-		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	if (n >= room) {
+		buf_grow(b, n);
+		format_into(b->data + b->len, n + 1, fmt, ap);
 	}
-	b->len += (size_t)n;
+	b->len += n;
 }
 
 void buf_printf(struct buf *b, const char *fmt, ...)

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <wchar.h>
 
 #include "util.h"
 
@@ -728,6 +730,60 @@ static void arena_printf_in_place_and_past_the_block_end(void **state)
 	}
 }
 
+/*
+ * Formats of text, %s and plain integers are written without vsnprintf:
+ * each must equal snprintf, through arena_printf and buf_printf, and so
+ * must the formats that still go to vsnprintf (flags, widths, precision).
+ */
+#define SAME_AS_SNPRINTF(a, ...) do { \
+		static char want_[40000]; \
+		struct buf b_; \
+		snprintf(want_, sizeof(want_), __VA_ARGS__); \
+		assert_string_equal(arena_printf(a, __VA_ARGS__), want_); \
+		buf_init(&b_); \
+		buf_puts(&b_, "<"); \
+		buf_printf(&b_, __VA_ARGS__); \
+		assert_string_equal(b_.data + 1, want_); \
+		assert_int_equal(b_.len, 1 + strlen(want_)); \
+		buf_free(&b_); \
+	} while (0)
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-overflow"
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+static void printf_family_equals_snprintf_for_every_kind_of_format(void **state)
+{
+	struct arena *a = *state;
+	const char *null = NULL;
+	static const long long ll[] = { 0, 1, -1, 9, 10, -10, INT_MAX, INT_MIN, LLONG_MAX, LLONG_MIN };
+
+	SAME_AS_SNPRINTF(a, "plain text");
+	SAME_AS_SNPRINTF(a, "%s", "");
+	SAME_AS_SNPRINTF(a, "%s", null);
+	SAME_AS_SNPRINTF(a, "a%sb%sc", "<x>", "caf\xc3\xa9");
+	SAME_AS_SNPRINTF(a, "100%% of %s%%", "it");
+	SAME_AS_SNPRINTF(a, "%c%c", 'x', '%');
+	SAME_AS_SNPRINTF(a, "%zu bytes, %zd", (size_t)-1, (ssize_t)-5);
+	SAME_AS_SNPRINTF(a, "%u %lu %llu", 4294967295u, (unsigned long)-1, 18446744073709551615ULL);
+	for (size_t i = 0; i < N(ll); i++) {
+		SAME_AS_SNPRINTF(a, "%d|%ld|%lld", (int)ll[i], (long)ll[i], ll[i]);
+		SAME_AS_SNPRINTF(a, "n_%s=%lldms", "x", ll[i]);
+	}
+	/* formats that are not simple: vsnprintf writes them */
+	SAME_AS_SNPRINTF(a, "%02x%04x|%03ld|%.*s|%5d|%-3s|", 10, 255, 7L, 2, "abcdef", 42, "a");
+	SAME_AS_SNPRINTF(a, "%lc|%hd|%x|", (wint_t)'w', (short)-3, 3u);
+	SAME_AS_SNPRINTF(a, "%s and %5s", "simple", "then not");
+	/* long results: past the arena block and the buffer's first size */
+	{
+		static char big[30000];
+
+		memset(big, 'q', sizeof(big) - 1);
+		SAME_AS_SNPRINTF(a, "[%s|%d]", big, 12);
+		SAME_AS_SNPRINTF(a, "[%s|%5d]", big, 12);
+	}
+}
+#pragma GCC diagnostic pop
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -761,6 +817,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(arena_reset_after_only_a_large_allocation_still_works,
 		                                arena_setup, arena_teardown),
 		cmocka_unit_test_setup_teardown(arena_string_helpers_copy_and_terminate,
+		                                arena_setup, arena_teardown),
+		cmocka_unit_test_setup_teardown(printf_family_equals_snprintf_for_every_kind_of_format,
 		                                arena_setup, arena_teardown),
 		cmocka_unit_test_setup_teardown(arena_printf_in_place_and_past_the_block_end,
 		                                arena_setup, arena_teardown),
