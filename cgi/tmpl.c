@@ -458,6 +458,7 @@ void tmpl_render(const struct tmpl *t, const struct tvars *v, struct buf *out)
 		size_t loop;             /* index of the OP_LOOP */
 	} stack[MAX_NEST];
 	struct render rd;
+	const struct tvars *scope = v;   /* the innermost row, else v */
 	size_t depth = 0;
 	size_t pc = 0;
 
@@ -470,7 +471,6 @@ void tmpl_render(const struct tmpl *t, const struct tvars *v, struct buf *out)
 		rd.root = NULL;
 	while (pc < t->nops) {
 		const struct op *op = &t->ops[pc];
-		const struct tvars *scope = depth ? stack[depth - 1].row : v;
 
 		switch (op->kind) {
 		case OP_TEXT:
@@ -502,7 +502,7 @@ void tmpl_render(const struct tmpl *t, const struct tvars *v, struct buf *out)
 				pc = op->jump;
 				break;
 			}
-			stack[depth].row = e->first;
+			stack[depth].row = scope = e->first;
 			stack[depth].loop = pc;
 			depth++;
 			pc++;
@@ -513,9 +513,11 @@ void tmpl_render(const struct tmpl *t, const struct tvars *v, struct buf *out)
 				goto done;
 			stack[depth - 1].row = stack[depth - 1].row->next;
 			if (stack[depth - 1].row != NULL) {
+				scope = stack[depth - 1].row;
 				pc = stack[depth - 1].loop + 1;
 			} else {
 				depth--;
+				scope = depth ? stack[depth - 1].row : v;
 				pc++;
 			}
 			break;
@@ -523,6 +525,7 @@ void tmpl_render(const struct tmpl *t, const struct tvars *v, struct buf *out)
 			if (depth == 0)
 				goto done;
 			depth--;
+			scope = depth ? stack[depth - 1].row : v;
 			pc = t->ops[stack[depth].loop].jump;
 			break;
 		case OP_CONTINUE:
