@@ -486,10 +486,10 @@ int require_perm(struct ctx *c, enum perm perm)
 {
 	if (c->ws != NULL && rbac_can(c->ws->role, perm))
 		return 1;
-	page_error(c, 403, arena_printf(c->arena,
-	           "This needs the %s role in this workspace; you are %s.",
-	           rbac_roles_for(perm), c->ws ? with_article(c->arena, role_name(c->ws->role))
-	                                       : "not a member"));
+	page_error(c, 403, arena_concat(c->arena, "This needs the ", rbac_roles_for(perm),
+	           " role in this workspace; you are ",
+	           c->ws ? with_article(c->arena, role_name(c->ws->role)) : "not a member",
+	           ".", NULL));
 	return 0;
 }
 
@@ -723,8 +723,11 @@ static void handle(char **envp, http_reader read, void *read_ctx, struct buf *ou
 	memset(&c, 0, sizeof(c));
 	rc = http_parse(&req, req_arena, envp, read, read_ctx);
 	crypto_random(idb, sizeof(idb));
-	for (size_t i = 0; i < sizeof(idb); i++)
-		snprintf(id + 2 * i, 3, "%02x", idb[i]);
+	for (size_t i = 0; i < sizeof(idb); i++) {
+		id[2 * i] = "0123456789abcdef"[idb[i] >> 4];
+		id[2 * i + 1] = "0123456789abcdef"[idb[i] & 15];
+	}
+	id[2 * sizeof(idb)] = '\0';
 	req.id = id;
 	c.req = &req;
 	c.resp = &resp;

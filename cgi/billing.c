@@ -290,8 +290,7 @@ static const char *count_text(struct ctx *c, long n)
 	char digits[32], out[48];
 	size_t len, j = 0;
 
-	snprintf(digits, sizeof(digits), "%ld", n);
-	len = strlen(digits);
+	len = fmt_ll(digits, n);
 	for (size_t i = 0; i < len; i++) {
 		if (i > 0 && digits[i] != '-' && (len - i) % 3 == 0 && digits[i - 1] != '-')
 			out[j++] = ',';

@@ -148,11 +148,51 @@ static int is_form(const char *ct)
 	       (ct[sizeof(form) - 1] == '\0' || ct[sizeof(form) - 1] == ';');
 }
 
+/* The CGI variables a request is made of, found in one pass over the environment. */
+enum {
+	E_REQUEST_METHOD, E_REMOTE_ADDR, E_HTTP_USER_AGENT, E_HTTP_ORIGIN,
+	E_HTTP_SEC_FETCH_SITE, E_HTTP_HOST, E_CONTENT_TYPE, E_HTTPS, E_REQUEST_URI,
+	E_PATH_INFO, E_QUERY_STRING, E_HTTP_COOKIE, E_CONTENT_LENGTH, E__MAX
+};
+
+static const struct {
+	const char *name;
+	size_t len;
+} env_names[E__MAX] = {
+#define E(x) [E_##x] = { #x, sizeof(#x) - 1 }
+	E(REQUEST_METHOD), E(REMOTE_ADDR), E(HTTP_USER_AGENT), E(HTTP_ORIGIN),
+	E(HTTP_SEC_FETCH_SITE), E(HTTP_HOST), E(CONTENT_TYPE), E(HTTPS), E(REQUEST_URI),
+	E(PATH_INFO), E(QUERY_STRING), E(HTTP_COOKIE), E(CONTENT_LENGTH),
+#undef E
+};
+
+/* v[k]: the value of env_names[k] (the first one, as env_get), NULL when absent. */
+static void env_scan(char **envp, const char *v[E__MAX])
+{
+	for (int k = 0; k < E__MAX; k++)
+		v[k] = NULL;
+	for (char **e = envp; e != NULL && *e != NULL; e++) {
+		const char *s = *e, *eq = strchr(s, '=');
+		size_t n;
+
+		if (eq == NULL)
+			continue;
+		n = (size_t)(eq - s);
+		for (int k = 0; k < E__MAX; k++) {
+			if (env_names[k].len == n && v[k] == NULL &&
+			    memcmp(s, env_names[k].name, n) == 0) {
+				v[k] = eq + 1;
+				break;
+			}
+		}
+	}
+}
+
 /* Fill req from the environment and body; 0 or an HTTP status. */
 int http_parse(struct req *req, struct arena *a, char **envp,
                http_reader read, void *read_ctx)
 {
-	const char *uri, *q, *clen;
+	const char *uri, *q, *clen, *env[E__MAX];
 	int rc;
 
 	memset(req, 0, sizeof(*req));
@@ -160,28 +200,29 @@ int http_parse(struct req *req, struct arena *a, char **envp,
 	req->envp = envp;
 	req->params = arena_alloc(a, sizeof(struct pair) * HTTP_MAX_FIELDS);
 	req->cookies = arena_alloc(a, sizeof(struct pair) * HTTP_MAX_COOKIES);
-	req->method = env_get(envp, "REQUEST_METHOD");
+	env_scan(envp, env);
+	req->method = env[E_REQUEST_METHOD];
 	if (req->method == NULL)
 		req->method = "GET";
-	req->remote_addr = env_get(envp, "REMOTE_ADDR");
-	req->user_agent = env_get(envp, "HTTP_USER_AGENT");
-	req->origin = env_get(envp, "HTTP_ORIGIN");
-	req->fetch_site = env_get(envp, "HTTP_SEC_FETCH_SITE");
-	req->host = env_get(envp, "HTTP_HOST");
-	req->content_type = env_get(envp, "CONTENT_TYPE");
-	q = env_get(envp, "HTTPS");
+	req->remote_addr = env[E_REMOTE_ADDR];
+	req->user_agent = env[E_HTTP_USER_AGENT];
+	req->origin = env[E_HTTP_ORIGIN];
+	req->fetch_site = env[E_HTTP_SEC_FETCH_SITE];
+	req->host = env[E_HTTP_HOST];
+	req->content_type = env[E_CONTENT_TYPE];
+	q = env[E_HTTPS];
 	req->https = q != NULL && (strcasecmp(q, "on") == 0 || strcmp(q, "1") == 0);
 	req->body = "";
 	req->path = "/";
 	req->query = "";
 
-	uri = env_get(envp, "REQUEST_URI");
+	uri = env[E_REQUEST_URI];
 	if (uri == NULL) {
 		/* Plain CGI without REQUEST_URI: SCRIPT_NAME + PATH_INFO. */
-		const char *pi = env_get(envp, "PATH_INFO");
+		const char *pi = env[E_PATH_INFO];
 
 		uri = pi != NULL && *pi != '\0' ? pi : "/";
-		req->query = env_get(envp, "QUERY_STRING");
+		req->query = env[E_QUERY_STRING];
 		if (req->query == NULL)
 			req->query = "";
 		/* PATH_INFO is already decoded (RFC 3875 4.1.5): check, do not decode again. */
@@ -195,12 +236,12 @@ int http_parse(struct req *req, struct arena *a, char **envp,
 	}
 	if (req->path == NULL || req->path[0] != '/')
 		return 400;
-	http_parse_cookies(req, env_get(envp, "HTTP_COOKIE"));
+	http_parse_cookies(req, env[E_HTTP_COOKIE]);
 	if ((rc = http_parse_urlencoded(req, req->query, strlen(req->query))) != 0)
 		return rc;
 	req->first_body_param = req->nparams;
 
-	clen = env_get(envp, "CONTENT_LENGTH");
+	clen = env[E_CONTENT_LENGTH];
 	if (clen != NULL && *clen != '\0') {
 		long n;
 		char *body;
@@ -438,19 +479,44 @@ const char *http_reason(int status)
 	}
 }
 
+/*
+ * A worker answers one request after another: the buffers of the last
+ * response are kept (up to RESP_KEEP bytes each) and handed to the next,
+ * which then writes its page without growing a buffer from nothing.
+ */
+#define RESP_KEEP (1024 * 1024)
+static struct buf spare_headers, spare_body;
+
+static void take_spare(struct buf *b, struct buf *spare)
+{
+	*b = *spare;
+	buf_init(spare);
+	buf_reset(b);
+}
+
+static void keep_spare(struct buf *b, struct buf *spare)
+{
+	if (spare->data == NULL && b->cap <= RESP_KEEP) {
+		*spare = *b;
+		buf_init(b);
+	} else {
+		buf_free(b);
+	}
+}
+
 void resp_init(struct resp *w)
 {
 	memset(w, 0, sizeof(*w));
-	buf_init(&w->headers);
-	buf_init(&w->body);
+	take_spare(&w->headers, &spare_headers);
+	take_spare(&w->body, &spare_body);
 	w->status = 200;
 	w->content_type = "text/html; charset=utf-8";
 }
 
 void resp_free(struct resp *w)
 {
-	buf_free(&w->headers);
-	buf_free(&w->body);
+	keep_spare(&w->headers, &spare_headers);
+	keep_spare(&w->body, &spare_body);
 }
 
 /* Discard anything written so far and start a response with status. */
@@ -502,10 +568,18 @@ static int sets_session(const struct buf *h)
  */
 void resp_serialise(const struct resp *w, struct buf *out)
 {
-	buf_printf(out, "Status: %d %s\r\n", w->status, http_reason(w->status));
-	buf_printf(out, "Content-Type: %s\r\n", w->content_type);
-	if (!w->streamed)
-		buf_printf(out, "Content-Length: %zu\r\n", w->body.len);
+	buf_puts(out, "Status: ");
+	buf_put_ll(out, w->status);
+	buf_putc(out, ' ');
+	buf_puts(out, http_reason(w->status));
+	buf_puts(out, "\r\nContent-Type: ");
+	buf_puts(out, w->content_type);
+	buf_puts(out, "\r\n");
+	if (!w->streamed) {
+		buf_puts(out, "Content-Length: ");
+		buf_put_ll(out, (long long)w->body.len);
+		buf_puts(out, "\r\n");
+	}
 	buf_puts(out,
 	         "Content-Security-Policy: default-src 'none'; style-src 'self'; "
 	         "img-src 'self'; form-action 'self'; frame-ancestors 'none'; "

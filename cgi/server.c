@@ -9,7 +9,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,11 +49,355 @@ static void on_signal(int sig, void (*fn)(int))
 	sigaction(sig, &sa, NULL);
 }
 
+/*
+ * The FastCGI responder (the protocol's records, version 1): one request
+ * at a time per connection, no multiplexing. Parameters are kept as
+ * "NAME=value" strings in one buffer per connection, with no allocation per
+ * parameter; the answer goes out in STDOUT records written straight from
+ * the caller's buffer.
+ */
+enum {
+	FCGI_BEGIN_REQUEST = 1, FCGI_ABORT_REQUEST = 2, FCGI_END_REQUEST = 3,
+	FCGI_PARAMS = 4, FCGI_STDIN = 5, FCGI_STDOUT = 6, FCGI_GET_VALUES = 9,
+	FCGI_GET_VALUES_RESULT = 10, FCGI_UNKNOWN_TYPE = 11,
+	FCGI_RESPONDER = 1, FCGI_KEEP_CONN = 1,
+	FCGI_REQUEST_COMPLETE = 0, FCGI_CANT_MPX_CONN = 1, FCGI_UNKNOWN_ROLE = 3,
+};
+
+#define FCGI_MAX_PARAMS_BYTES (1024 * 1024)   /* all the parameters of a request */
+#define FCGI_MAX_PARAMS 512
+#define FCGI_DRAIN_MAX (16L << 20)            /* request body read and dropped at most */
+
+struct fcgi {
+	int fd;
+	unsigned id;               /* the request being served */
+	int keep;                  /* FCGI_KEEP_CONN */
+	unsigned char in[8192];    /* bytes read from the connection */
+	size_t in_pos, in_end;
+	size_t rec_left, rec_pad;  /* of the STDIN record being read */
+	int stdin_done;            /* the empty STDIN record came */
+	int broken;                /* read error, EOF or protocol error */
+	char *params;              /* "NAME=value\0" strings */
+	size_t plen, pcap;
+	char *envp[FCGI_MAX_PARAMS + 1];
+};
+
+static struct fcgi *current_fcgi;   /* the request being handled, for server_write */
+
+/* n bytes from the connection; 0 ok, -1 at EOF or on error. */
+static int fcgi_fill(struct fcgi *f, void *dst, size_t n)
+{
+	unsigned char *d = dst;
+
+	while (n > 0) {
+		if (f->in_pos == f->in_end) {
+			ssize_t r = read(f->fd, f->in, sizeof(f->in));
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				f->broken = 1;
+				return -1;
+			}
+			f->in_pos = 0;
+			f->in_end = (size_t)r;
+		}
+		size_t k = f->in_end - f->in_pos;
+
+		if (k > n)
+			k = n;
+		if (d != NULL) {
+			memcpy(d, f->in + f->in_pos, k);
+			d += k;
+		}
+		f->in_pos += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/* Write all of iov; 0 ok, -1 when the connection is gone. */
+static int write_all(int fd, struct iovec *iov, int n)
+{
+	while (n > 0) {
+		ssize_t w = writev(fd, iov, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		while (n > 0 && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
+static void rec_header(unsigned char h[8], int type, unsigned id, size_t len)
+{
+	h[0] = 1;
+	h[1] = (unsigned char)type;
+	h[2] = (unsigned char)(id >> 8);
+	h[3] = (unsigned char)id;
+	h[4] = (unsigned char)(len >> 8);
+	h[5] = (unsigned char)len;
+	h[6] = 0;                  /* no padding */
+	h[7] = 0;
+}
+
+static int fcgi_record(struct fcgi *f, int type, unsigned id, const void *data, size_t len)
+{
+	unsigned char h[8];
+	struct iovec iov[2] = { { h, 8 }, { (void *)data, len } };
+
+	rec_header(h, type, id, len);
+	return write_all(f->fd, iov, len ? 2 : 1);
+}
+
+/* STDOUT records for data (at most 65535 bytes each); 0 ok, -1 when gone. */
+static int fcgi_stdout(struct fcgi *f, const char *data, size_t len)
+{
+	while (len > 0) {
+		size_t k = len > 65535 ? 65535 : len;
+
+		if (fcgi_record(f, FCGI_STDOUT, f->id, data, k) != 0)
+			return -1;
+		data += k;
+		len -= k;
+	}
+	return 0;
+}
+
+static int fcgi_end(struct fcgi *f, unsigned id, int protocol_status)
+{
+	unsigned char body[8] = { 0, 0, 0, 0, (unsigned char)protocol_status, 0, 0, 0 };
+
+	return fcgi_record(f, FCGI_END_REQUEST, id, body, sizeof(body));
+}
+
+/* A name-value pair's length (1 or 4 bytes) from p[0..n); -1 when it does not fit. */
+static long nv_len(const unsigned char *p, size_t n, size_t *used)
+{
+	if (n < 1)
+		return -1;
+	if (p[0] < 0x80) {
+		*used = 1;
+		return p[0];
+	}
+	if (n < 4)
+		return -1;
+	*used = 4;
+	return (long)((unsigned long)(p[0] & 0x7f) << 24 | (unsigned long)p[1] << 16 |
+	              (unsigned long)p[2] << 8 | p[3]);
+}
+
+/* The PARAMS stream (raw, in f->params) into "NAME=value" strings and envp. 0 ok. */
+static int fcgi_parse_params(struct fcgi *f, const unsigned char *raw, size_t n)
+{
+	size_t pos = 0, out = 0, k = 0;
+
+	/* each pair shrinks or keeps its size: lengths (2+ bytes) become '=' and NUL */
+	while (pos < n) {
+		size_t u1, u2;
+		long nl = nv_len(raw + pos, n - pos, &u1), vl;
+
+		if (nl < 0)
+			return -1;
+		vl = nv_len(raw + pos + u1, n - pos - u1, &u2);
+		if (vl < 0 || (size_t)nl + (size_t)vl > n - pos - u1 - u2 || k == FCGI_MAX_PARAMS)
+			return -1;
+		pos += u1 + u2;
+		memmove(f->params + out, raw + pos, (size_t)nl);
+		f->params[out + (size_t)nl] = '=';
+		memmove(f->params + out + (size_t)nl + 1, raw + pos + nl, (size_t)vl);
+		f->params[out + (size_t)nl + 1 + (size_t)vl] = '\0';
+		f->envp[k++] = f->params + out;
+		out += (size_t)nl + (size_t)vl + 2;
+		pos += (size_t)nl + (size_t)vl;
+	}
+	f->envp[k] = NULL;
+	return 0;
+}
+
+/*
+ * Read records up to the end of a request's PARAMS: 1 when a request is
+ * ready (f->envp), 0 when the connection ended cleanly between requests,
+ * -1 on error.
+ */
+static int fcgi_next(struct fcgi *f)
+{
+	int begun = 0;
+
+	f->plen = 0;
+	f->rec_left = f->rec_pad = 0;
+	f->stdin_done = 0;
+	for (;;) {
+		unsigned char h[8], b[8];
+		unsigned id;
+		size_t len, pad;
+
+		if (fcgi_fill(f, h, 8) != 0)
+			return begun ? -1 : 0;
+		if (h[0] != 1)
+			return -1;
+		id = (unsigned)h[2] << 8 | h[3];
+		len = (size_t)h[4] << 8 | h[5];
+		pad = h[6];
+		if (id == 0) {                     /* a management record */
+			if (h[1] == FCGI_GET_VALUES) {
+				static const char v[] = "\x0e\x01" "FCGI_MAX_CONNS" "1"
+				                        "\x0d\x01" "FCGI_MAX_REQS" "1"
+				                        "\x0f\x01" "FCGI_MPXS_CONNS" "0";
+
+				if (fcgi_fill(f, NULL, len + pad) != 0 ||
+				    fcgi_record(f, FCGI_GET_VALUES_RESULT, 0, v, sizeof(v) - 1) != 0)
+					return -1;
+			} else {
+				unsigned char u[8] = { h[1] };
+
+				if (fcgi_fill(f, NULL, len + pad) != 0 ||
+				    fcgi_record(f, FCGI_UNKNOWN_TYPE, 0, u, 8) != 0)
+					return -1;
+			}
+			continue;
+		}
+		if (h[1] == FCGI_BEGIN_REQUEST) {
+			if (len != 8 || fcgi_fill(f, b, 8) != 0 || fcgi_fill(f, NULL, pad) != 0)
+				return -1;
+			if (begun) {                   /* a second request on this connection */
+				if (fcgi_end(f, id, FCGI_CANT_MPX_CONN) != 0)
+					return -1;
+				continue;
+			}
+			if (((unsigned)b[0] << 8 | b[1]) != FCGI_RESPONDER) {
+				if (fcgi_end(f, id, FCGI_UNKNOWN_ROLE) != 0)
+					return -1;
+				continue;
+			}
+			begun = 1;
+			f->id = id;
+			f->keep = b[2] & FCGI_KEEP_CONN;
+			continue;
+		}
+		if (!begun || id != f->id) {       /* not for the request being read */
+			if (fcgi_fill(f, NULL, len + pad) != 0)
+				return -1;
+			continue;
+		}
+		if (h[1] == FCGI_ABORT_REQUEST) {
+			if (fcgi_fill(f, NULL, len + pad) != 0 || fcgi_end(f, id, FCGI_REQUEST_COMPLETE) != 0)
+				return -1;
+			begun = 0;
+			f->plen = 0;
+			if (!f->keep)
+				return 0;
+			continue;
+		}
+		if (h[1] == FCGI_PARAMS) {
+			if (len == 0) {                /* the end of the parameters */
+				if (fcgi_fill(f, NULL, pad) != 0 ||
+				    fcgi_parse_params(f, (const unsigned char *)f->params, f->plen) != 0)
+					return -1;
+				return 1;
+			}
+			if (len > FCGI_MAX_PARAMS_BYTES - f->plen)
+				return -1;
+			if (f->plen + len > f->pcap) {
+				size_t cap = f->pcap ? f->pcap : 4096;
+				char *p;
+
+				while (cap < f->plen + len)
+					cap *= 2;
+				p = realloc(f->params, cap);
+				if (p == NULL)
+					return -1;
+				f->params = p;
+				f->pcap = cap;
+			}
+			if (fcgi_fill(f, f->params + f->plen, len) != 0 || fcgi_fill(f, NULL, pad) != 0)
+				return -1;
+			f->plen += len;
+			continue;
+		}
+		/* STDIN before the end of PARAMS, or anything else: not a request we can serve */
+		return -1;
+	}
+}
+
+/* The request body, for http_parse: up to n bytes from the STDIN records; 0 at its end. */
 static long fcgi_read(void *ctx, char *dst, size_t n)
 {
-	int chunk = n > 65536 ? 65536 : (int)n;
+	struct fcgi *f = ctx;
 
-	return FCGX_GetStr(dst, chunk, (FCGX_Stream *)ctx);
+	while (f->rec_left == 0) {
+		unsigned char h[8];
+
+		if (f->stdin_done || f->broken)
+			return 0;
+		if (f->rec_pad > 0 && fcgi_fill(f, NULL, f->rec_pad) != 0)
+			return -1;
+		f->rec_pad = 0;
+		if (fcgi_fill(f, h, 8) != 0 || h[0] != 1)
+			return -1;
+		if (h[1] != FCGI_STDIN || ((unsigned)h[2] << 8 | h[3]) != f->id) {
+			/* another request's record, or an abort: skipped */
+			if (fcgi_fill(f, NULL, ((size_t)h[4] << 8 | h[5]) + h[6]) != 0)
+				return -1;
+			continue;
+		}
+		f->rec_left = (size_t)h[4] << 8 | h[5];
+		f->rec_pad = h[6];
+		if (f->rec_left == 0) {
+			f->stdin_done = 1;
+			if (fcgi_fill(f, NULL, f->rec_pad) != 0)
+				return -1;
+			f->rec_pad = 0;
+			return 0;
+		}
+	}
+	if (n > f->rec_left)
+		n = f->rec_left;
+	/* what is buffered first, then straight from the socket */
+	if (f->in_pos < f->in_end) {
+		size_t k = f->in_end - f->in_pos;
+
+		if (k > n)
+			k = n;
+		memcpy(dst, f->in + f->in_pos, k);
+		f->in_pos += k;
+		f->rec_left -= k;
+		return (long)k;
+	}
+	for (;;) {
+		ssize_t r = read(f->fd, dst, n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			f->broken = 1;
+			return -1;
+		}
+		f->rec_left -= (size_t)r;
+		return (long)r;
+	}
+}
+
+/* After the answer: read what is left of the body, so the server is not cut off writing it. */
+static void fcgi_drain(struct fcgi *f)
+{
+	char sink[8192];
+	long total = 0, r;
+
+	while (!f->stdin_done && !f->broken && total < FCGI_DRAIN_MAX &&
+	       (r = fcgi_read(f, sink, sizeof(sink))) > 0)
+		total += r;
 }
 
 static long stdin_consumed;     /* plain CGI: body bytes read so far */
@@ -64,15 +410,13 @@ static long stdio_read(void *ctx, char *dst, size_t n)
 	return r == 0 && ferror((FILE *)ctx) ? -1 : (long)r;
 }
 
-/* The request being handled: where server_write() sends (NULL: stdout, plain CGI). */
-static FCGX_Stream *current_out;
-
+/* During handle(): the answer so far, to the FastCGI connection or (plain CGI) stdout. */
 int server_write(const char *data, size_t len)
 {
 	if (len == 0)
 		return 0;
-	if (current_out != NULL)
-		return FCGX_PutStr(data, (int)len, current_out) == (int)len ? 0 : -1;
+	if (current_fcgi != NULL)
+		return fcgi_stdout(current_fcgi, data, len);
 	if (fwrite(data, 1, len, stdout) != len)
 		return -1;
 	return fflush(stdout) == 0 ? 0 : -1;
@@ -105,7 +449,7 @@ static void trim_heap(void)
 /* The worker loop: accept, handle, repeat, until told to stop. */
 static void worker_loop(int listen_fd, pid_t master, const struct server_hooks *h)
 {
-	FCGX_Request request;
+	struct fcgi *f;
 	struct buf out;
 
 	on_signal(SIGTERM, worker_on_term);
@@ -122,33 +466,47 @@ static void worker_loop(int listen_fd, pid_t master, const struct server_hooks *
 	if (h->init != NULL && h->init() != 0)
 		_exit(3);
 	buf_init(&out);
-	FCGX_InitRequest(&request, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+	f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		_exit(3);
 	while (!stopping) {
-		if (FCGX_Accept_r(&request) < 0) {
-			if (stopping)
+		int fd = accept(listen_fd, NULL, NULL);
+
+		if (fd < 0)
+			continue;          /* a signal (stopping is checked), or the client left */
+		f->fd = fd;
+		f->in_pos = f->in_end = 0;
+		f->broken = 0;
+		/* one request, or several when the server keeps the connection */
+		while (fcgi_next(f) == 1) {
+			int sent;
+
+			in_request = 1;
+			buf_reset(&out);
+			current_fcgi = f;
+			h->handle(f->envp, fcgi_read, f, &out);
+			current_fcgi = NULL;
+			sent = fcgi_stdout(f, out.data, out.len) == 0;
+			fcgi_drain(f);
+			sent = sent && fcgi_record(f, FCGI_STDOUT, f->id, NULL, 0) == 0 &&
+			       fcgi_end(f, f->id, FCGI_REQUEST_COMPLETE) == 0;
+			in_request = 0;
+			/* After an oversized answer, give the memory back: a worker's
+			 * footprint stays that of its usual pages. */
+			if (out.cap > OUT_KEEP) {
+				buf_free(&out);
+				buf_init(&out);
+			}
+			trim_heap();
+			if (h->fatal != NULL && h->fatal())
+				_exit(3);
+			/* The master went away while we were busy (its signal came in_request). */
+			if (getppid() != master)
+				stopping = 1;
+			if (!sent || !f->keep || f->broken || stopping)
 				break;
-			continue;
 		}
-		in_request = 1;
-		buf_reset(&out);
-		current_out = request.out;
-		h->handle(request.envp, fcgi_read, request.in, &out);
-		FCGX_PutStr(out.data, (int)out.len, request.out);
-		current_out = NULL;
-		FCGX_Finish_r(&request);
-		in_request = 0;
-		/* After an oversized answer, give the memory back: a worker's
-		 * footprint stays that of its usual pages. */
-		if (out.cap > OUT_KEEP) {
-			buf_free(&out);
-			buf_init(&out);
-		}
-		trim_heap();
-		if (h->fatal != NULL && h->fatal())
-			_exit(3);
-		/* The master went away while we were busy (its signal came in_request). */
-		if (getppid() != master)
-			break;
+		close(fd);
 	}
 	buf_free(&out);
 	if (h->done != NULL)

@@ -344,8 +344,7 @@ static const char *thousands(struct arena *a, long n)
 	char digits[32], out[48];
 	size_t len, j = 0;
 
-	snprintf(digits, sizeof(digits), "%ld", n < 0 ? 0 : n);
-	len = strlen(digits);
+	len = fmt_ll(digits, n < 0 ? 0 : n);
 	for (size_t i = 0; i < len; i++) {
 		if (i > 0 && (len - i) % 3 == 0)
 			out[j++] = ',';
@@ -594,14 +593,15 @@ static int fill_invite_panel(struct ctx *c)
 /* "Showing 51–100 of 10,000" style text for one section. */
 static void section_vars(struct ctx *c, const char *name, long total, long shown, long offset)
 {
-	tvars_set(c->vars, arena_printf(c->arena, "n_%s", name), thousands(c->arena, total));
-	tvars_set_bool(c->vars, arena_printf(c->arena, "any_%s", name), total > 0);
+	tvars_set(c->vars, arena_concat(c->arena, "n_", name, NULL), thousands(c->arena, total));
+	tvars_set_bool(c->vars, arena_concat(c->arena, "any_", name, NULL), total > 0);
 	if (shown > 0 && total > shown)
-		tvars_set(c->vars, arena_printf(c->arena, "range_%s", name),
-		          arena_printf(c->arena, "%s–%s of %s", thousands(c->arena, offset + 1),
-		                       thousands(c->arena, offset + shown), thousands(c->arena, total)));
+		tvars_set(c->vars, arena_concat(c->arena, "range_", name, NULL),
+		          arena_concat(c->arena, thousands(c->arena, offset + 1), "–",
+		                       thousands(c->arena, offset + shown), " of ",
+		                       thousands(c->arena, total), NULL));
 	if (shown == 0 && total > 0)
-		tvars_set_bool(c->vars, arena_printf(c->arena, "earlier_%s", name), 1);
+		tvars_set_bool(c->vars, arena_concat(c->arena, "earlier_", name, NULL), 1);
 }
 
 /*

@@ -29,7 +29,7 @@
  * active loops, never recursion.
  *
  *   OP_TEXT      write pool[a .. a+b)
- *   OP_VAR       write the value of name a (length b), default c, per fmt
+ *   OP_VAR       write the value of name a (length b, hash), default c, per fmt
  *   OP_IF        name a/b, compare value c (or NONE); when the condition
  *                (negated for UNLESS) is false, continue at jump
  *   OP_JUMP      continue at jump (end of an IF branch)
@@ -62,6 +62,8 @@ struct op {
 	unsigned char kind;
 	unsigned char fmt;   /* OP_VAR */
 	unsigned char neg;   /* OP_IF: 1 for UNLESS */
+	uint32_t hash;       /* OP_VAR, OP_IF, OP_LOOP: of the name, for the scopes */
+	uint32_t sym;        /* the same: the name's number in this template */
 	size_t a, b, c;      /* pool offsets and lengths, see above */
 	size_t jump;         /* op index */
 };
@@ -71,19 +73,24 @@ struct tmpl {
 	size_t nops;
 	char *pool;          /* text runs and NUL-terminated attribute strings */
 	size_t plen;
+	uint32_t nsyms;      /* distinct names (the template's symbol table) */
 };
 
 /* ---------------------------------------------------------------- scopes */
 
 /*
- * A scope is a small array of entries searched linearly; a name is either a
- * value or a loop (a singly linked list of rows, each a scope whose parent is
- * the scope the loop belongs to). Everything lives in the arena.
+ * A scope is a small hash table of entries (open addressing, keyed by the
+ * name's hash, confirmed by the name itself); a name is either a value or a
+ * loop (a singly linked list of rows, each a scope whose parent is the scope
+ * the loop belongs to). Templates hash their names once, at parse time, so
+ * rendering looks a name up with one or two probes per scope, whatever the
+ * number of variables. Everything lives in the arena.
  */
 struct tent {
 	const char *name;
-	size_t nlen;
-	const char *value;       /* NULL when this is a loop */
+	uint32_t nlen;
+	uint32_t hash;
+	const char *value;       /* NULL for a loop, or for an unset name */
 	struct tvars *first;     /* loop rows */
 	struct tvars *last;
 };
@@ -92,9 +99,75 @@ struct tvars {
 	struct arena *a;
 	const struct tvars *parent;
 	struct tvars *next;      /* next row of the same loop */
-	struct tent *ent;
-	size_t n, cap;
+	struct tent *ent;        /* in the order the names were first set */
+	uint32_t *slot;          /* 1 + index into ent, 0 for a free slot */
+	uint32_t n, cap;         /* entries used and allocated */
+	uint32_t mask;           /* slots - 1; slots are at least twice cap */
+	uint64_t bloom[2];       /* bit (hash >> 25) of every name ever added */
 };
+
+/* 0 when name (hash h) was never added to v: most misses stop here. */
+static inline int maybe_has(const struct tvars *v, uint32_t h)
+{
+	return (v->bloom[h >> 31] >> ((h >> 25) & 63)) & 1;
+}
+
+/* Entries of a page's own scope and of a loop row before the first growth. */
+#define ROOT_CAP 128
+#define ROW_CAP  32
+
+/*
+ * The hash of a name (the same for a template's name at parse time and for
+ * tvars_set's), eight bytes at a time: the last eight bytes overlap the
+ * chunk before them, and a name shorter than eight is read as two
+ * overlapping halves or three bytes, so no byte is read one at a time.
+ */
+static inline uint64_t load64(const char *s)
+{
+	uint64_t w;
+
+	memcpy(&w, s, 8);
+	return w;
+}
+
+static inline uint64_t load32(const char *s)
+{
+	uint32_t w;
+
+	memcpy(&w, s, 4);
+	return w;
+}
+
+static inline uint32_t name_hash(const char *s, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, w;
+
+	if (n > 8) {
+		for (size_t i = 0; i + 8 < n; i += 8) {
+			h = (h ^ load64(s + i)) * 0xff51afd7ed558ccdULL;
+			h ^= h >> 32;
+		}
+		w = load64(s + n - 8);
+	} else if (n >= 4) {
+		w = load32(s) | load32(s + n - 4) << 32;
+	} else if (n > 0) {
+		w = (uint64_t)(unsigned char)s[0] | (uint64_t)(unsigned char)s[n / 2] << 8 |
+		    (uint64_t)(unsigned char)s[n - 1] << 16;
+	} else {
+		w = 0;
+	}
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 32;
+	h *= 0xff51afd7ed558ccdULL;
+	return (uint32_t)(h >> 32);
+}
+
+/* The hash of a C string, and its length. */
+static inline uint32_t name_hash_len(const char *s, size_t *len)
+{
+	*len = strlen(s);
+	return name_hash(s, *len);
+}
 
 struct tvars *tvars_new(struct arena *a)
 {
@@ -104,104 +177,170 @@ struct tvars *tvars_new(struct arena *a)
 	return v;
 }
 
-static struct tent *scope_find(const struct tvars *v, const char *name, size_t nlen)
+/* The entry for name in this very scope (set, a loop, or unset), or NULL. */
+static inline struct tent *scope_find(const struct tvars *v, const char *name, size_t nlen,
+                                      uint32_t h)
 {
-	for (size_t i = 0; i < v->n; i++) {
-		struct tent *e = &v->ent[i];
+	if (!maybe_has(v, h))
+		return NULL;
+	for (uint32_t i = h & v->mask;; i = (i + 1) & v->mask) {
+		uint32_t k = v->slot[i];
+		struct tent *e;
 
-		if (e->nlen == nlen && memcmp(e->name, name, nlen) == 0)
+		if (k == 0)
+			return NULL;
+		e = &v->ent[k - 1];
+		if (e->hash == h && e->nlen == nlen && memcmp(e->name, name, nlen) == 0)
 			return e;
 	}
-	return NULL;
 }
 
-/* The nearest entry for name, this scope first, then outwards. */
-static const struct tent *lookup(const struct tvars *v, const char *name, size_t nlen)
+/* The nearest live entry (a value or a loop) for name, this scope first, then outwards. */
+static const struct tent *lookup(const struct tvars *v, const char *name, size_t nlen, uint32_t h)
 {
 	for (; v != NULL; v = v->parent) {
-		const struct tent *e = scope_find(v, name, nlen);
+		const struct tent *e = scope_find(v, name, nlen, h);
 
-		if (e != NULL)
+		if (e != NULL && (e->value != NULL || e->first != NULL))
 			return e;
 	}
 	return NULL;
 }
 
-/* The entry for name in this very scope, created when missing. */
+static void scope_grow(struct tvars *v)
+{
+	uint32_t cap = v->cap ? v->cap * 2 : v->parent == NULL ? ROOT_CAP : ROW_CAP;
+	struct tent *ne;
+
+	if (cap > UINT32_MAX / 4)
+		abort();
+	/* entries, then the slots (zeroed), in one allocation */
+	ne = arena_alloc_raw(v->a, cap * sizeof(*ne) + cap * 2 * sizeof(*v->slot));
+	if (v->n)
+		memcpy(ne, v->ent, v->n * sizeof(*ne));
+	v->ent = ne;
+	v->cap = cap;
+	v->mask = cap * 2 - 1;
+	v->slot = (uint32_t *)(ne + cap);
+	memset(v->slot, 0, cap * 2 * sizeof(*v->slot));
+	for (uint32_t k = 0; k < v->n; k++) {
+		uint32_t i = v->ent[k].hash & v->mask;
+
+		while (v->slot[i] != 0)
+			i = (i + 1) & v->mask;
+		v->slot[i] = k + 1;
+	}
+}
+
+/* A new entry for name (already in the arena), unset, in this scope. */
+static struct tent *scope_add(struct tvars *v, const char *name, size_t nlen, uint32_t h)
+{
+	struct tent *e;
+	uint32_t i;
+
+	if (nlen > UINT32_MAX)
+		abort();
+	if (v->n == v->cap)
+		scope_grow(v);
+	v->bloom[h >> 31] |= 1ULL << ((h >> 25) & 63);
+	e = &v->ent[v->n++];
+	e->name = name;
+	e->nlen = (uint32_t)nlen;
+	e->hash = h;
+	e->value = NULL;
+	e->first = e->last = NULL;
+	for (i = h & v->mask; v->slot[i] != 0; i = (i + 1) & v->mask)
+		;
+	v->slot[i] = v->n;
+	return e;
+}
+
+/* The entry for name in this very scope, created (unset) when missing. */
 static struct tent *scope_entry(struct tvars *v, const char *name)
 {
-	size_t nlen = strlen(name);
-	struct tent *e = scope_find(v, name, nlen);
+	size_t nlen;
+	uint32_t h = name_hash_len(name, &nlen);
+	struct tent *e = scope_find(v, name, nlen, h);
 
-	if (e != NULL)
-		return e;
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 8;
-		struct tent *ne = arena_alloc(v->a, cap * sizeof(*ne));
+	return e != NULL ? e : scope_add(v, arena_strndup(v->a, name, nlen), nlen, h);
+}
 
-		if (v->n)
-			memcpy(ne, v->ent, v->n * sizeof(*ne));
-		v->ent = ne;
-		v->cap = cap;
+/*
+ * Set name to value (vlen bytes): a copy in the arena when copy, else value
+ * itself (a string literal, or already in the arena). A new entry's name is
+ * copied in the same allocation as the value.
+ */
+static void set_value(struct tvars *v, const char *name, const char *value, size_t vlen,
+                      int copy)
+{
+	size_t nlen;
+	uint32_t h = name_hash_len(name, &nlen);
+	struct tent *e = scope_find(v, name, nlen, h);
+	char *p = NULL;
+
+	if (e == NULL || copy)
+		p = arena_alloc_raw(v->a, (e == NULL ? nlen + 1 : 0) + (copy ? vlen + 1 : 0));
+	if (e == NULL) {
+		memcpy(p, name, nlen + 1);
+		e = scope_add(v, p, nlen, h);
+		p += nlen + 1;
 	}
-	e = &v->ent[v->n++];
-	e->name = arena_strndup(v->a, name, nlen);
-	e->nlen = nlen;
-	return e;
+	if (copy) {
+		memcpy(p, value, vlen);
+		p[vlen] = '\0';
+		value = p;
+	}
+	e->value = value;
+	e->first = e->last = NULL;
 }
 
 void tvars_set(struct tvars *v, const char *name, const char *value)
 {
-	struct tent *e;
-
 	if (v == NULL || name == NULL)
 		return;
 	if (value == NULL) {
-		e = scope_find(v, name, strlen(name));
-		if (e != NULL)
-			*e = v->ent[--v->n];
+		size_t nlen;
+		uint32_t h = name_hash_len(name, &nlen);
+		struct tent *e = scope_find(v, name, nlen, h);
+
+		if (e != NULL)         /* unset: the name is looked up outwards again */
+			e->value = NULL, e->first = e->last = NULL;
 		return;
 	}
-	e = scope_entry(v, name);
-	e->value = arena_strdup(v->a, value);
-	e->first = e->last = NULL;
+	set_value(v, name, value, strlen(value), 1);
 }
 
 void tvars_setf(struct tvars *v, const char *name, const char *fmt, ...)
 {
-	va_list ap, aq;
-	int n;
+	va_list ap;
 	char *p;
 
 	if (v == NULL || name == NULL)
 		return;
 	va_start(ap, fmt);
-	va_copy(aq, ap);
-	n = vsnprintf(NULL, 0, fmt, aq);
-	va_end(aq);
-	if (n < 0)
-		abort();
-	p = arena_alloc(v->a, (size_t)n + 1);
-	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	p = arena_vprintf(v->a, fmt, ap);
 	va_end(ap);
-
-	struct tent *e = scope_entry(v, name);
-
-	e->value = p;
-	e->first = e->last = NULL;
+	set_value(v, name, p, strlen(p), 0);
 }
 
 void tvars_set_int(struct tvars *v, const char *name, long long n)
 {
-	char s[32];
+	char s[24];
+	size_t len = fmt_ll(s, n);
 
-	snprintf(s, sizeof(s), "%lld", n);
-	tvars_set(v, name, s);
+	if (v == NULL || name == NULL)
+		return;
+	set_value(v, name, s, len, 1);
 }
 
 void tvars_set_bool(struct tvars *v, const char *name, int on)
 {
-	tvars_set(v, name, on ? "1" : NULL);
+	if (on) {
+		if (v != NULL && name != NULL)
+			set_value(v, name, "1", 1, 0);
+	} else {
+		tvars_set(v, name, NULL);
+	}
 }
 
 struct tvars *tvars_loop_add(struct tvars *v, const char *name)
@@ -225,35 +364,88 @@ struct tvars *tvars_loop_add(struct tvars *v, const char *name)
 const char *tvars_get(const struct tvars *v, const char *name)
 {
 	const struct tent *e;
+	size_t nlen;
+	uint32_t h;
 
 	if (name == NULL)
 		return NULL;
-	e = lookup(v, name, strlen(name));
+	h = name_hash_len(name, &nlen);
+	e = lookup(v, name, nlen, h);
 	return e != NULL ? e->value : NULL;
 }
 
 /* ------------------------------------------------------------- rendering */
 
+/*
+ * While a template renders, the page's own scope (the one passed to
+ * tmpl_render, and its parents) does not change, so each name is looked up
+ * there at most once per render: memo[sym] keeps what was found (or
+ * &absent), by the template's symbol numbers. Loop rows are looked up first,
+ * each with its own table.
+ */
+struct render {
+	const struct tmpl *t;
+	const struct tvars *root;
+	const struct tent **memo;    /* NULL without a root */
+};
+
+static const struct tent absent;
+
+static inline __attribute__((always_inline)) const struct tent *
+find(struct render *r, const struct op *op, const struct tvars *s)
+{
+	const struct tent *e;
+
+	/* loop rows (and, without a memo, every scope) */
+	for (; s != r->root; s = s->parent) {
+		if (s == NULL)
+			return NULL;
+		if (maybe_has(s, op->hash)) {
+			e = scope_find(s, r->t->pool + op->a, op->b, op->hash);
+			if (e != NULL && (e->value != NULL || e->first != NULL))
+				return e;
+		}
+	}
+	if (s == NULL)               /* rendered without a scope */
+		return NULL;
+	/* the page's scope and its parents, looked up once per render */
+	e = r->memo[op->sym];
+	if (e == NULL) {
+		e = lookup(s, r->t->pool + op->a, op->b, op->hash);
+		r->memo[op->sym] = e != NULL ? e : &absent;
+	}
+	return e != &absent ? e : NULL;
+}
+
+/* Text into the buffer; the NUL after it is written when rendering ends. */
+static inline void out_text(struct buf *out, const char *p, size_t n)
+{
+	if (n >= out->cap - out->len)
+		buf_reserve(out, n);
+	memcpy(out->data + out->len, p, n);
+	out->len += n;
+}
+
 static void put(struct buf *out, int fmt, const char *s)
 {
 	switch (fmt) {
 	case FMT_URL: buf_url(out, s); break;
-	case FMT_RAW: buf_puts(out, s); break;
+	case FMT_RAW: out_text(out, s, strlen(s)); break;
 	default: buf_html(out, s); break;
 	}
 }
 
-static int truth(const struct tmpl *t, const struct op *op, const struct tvars *scope)
+static int truth(struct render *rd, const struct op *op, const struct tvars *scope)
 {
-	const struct tent *e = lookup(scope, t->pool + op->a, op->b);
+	const struct tent *e = find(rd, op, scope);
 	int r;
 
 	if (e == NULL)
 		r = 0;
 	else if (op->c != NONE)
-		r = e->value != NULL && strcmp(e->value, t->pool + op->c) == 0;
+		r = e->value != NULL && strcmp(e->value, rd->t->pool + op->c) == 0;
 	else if (e->value != NULL)
-		r = e->value[0] != '\0' && strcmp(e->value, "0") != 0;
+		r = e->value[0] != '\0' && !(e->value[0] == '0' && e->value[1] == '\0');
 	else
 		r = e->first != NULL;
 	return op->neg ? !r : r;
@@ -265,22 +457,28 @@ void tmpl_render(const struct tmpl *t, const struct tvars *v, struct buf *out)
 		const struct tvars *row;
 		size_t loop;             /* index of the OP_LOOP */
 	} stack[MAX_NEST];
+	struct render rd;
+	const struct tvars *scope = v;   /* the innermost row, else v */
 	size_t depth = 0;
 	size_t pc = 0;
 
 	if (t == NULL)
 		return;
+	rd.t = t;
+	rd.root = v;
+	rd.memo = v != NULL && t->nsyms ? arena_alloc(v->a, t->nsyms * sizeof(*rd.memo)) : NULL;
+	if (rd.memo == NULL)
+		rd.root = NULL;
 	while (pc < t->nops) {
 		const struct op *op = &t->ops[pc];
-		const struct tvars *scope = depth ? stack[depth - 1].row : v;
 
 		switch (op->kind) {
 		case OP_TEXT:
-			buf_append(out, t->pool + op->a, op->b);
+			out_text(out, t->pool + op->a, op->b);
 			pc++;
 			break;
 		case OP_VAR: {
-			const struct tent *e = lookup(scope, t->pool + op->a, op->b);
+			const struct tent *e = find(&rd, op, scope);
 			const char *s = e != NULL ? e->value : NULL;
 
 			if (s == NULL && op->c != NONE)
@@ -291,20 +489,20 @@ void tmpl_render(const struct tmpl *t, const struct tvars *v, struct buf *out)
 			break;
 		}
 		case OP_IF:
-			pc = truth(t, op, scope) ? pc + 1 : op->jump;
+			pc = truth(&rd, op, scope) ? pc + 1 : op->jump;
 			break;
 		case OP_JUMP:
 			pc = op->jump;
 			break;
 		case OP_LOOP: {
-			const struct tent *e = lookup(scope, t->pool + op->a, op->b);
+			const struct tent *e = find(&rd, op, scope);
 
 			/* the parser bounds loop nesting by MAX_NEST */
 			if (e == NULL || e->first == NULL || depth == MAX_NEST) {
 				pc = op->jump;
 				break;
 			}
-			stack[depth].row = e->first;
+			stack[depth].row = scope = e->first;
 			stack[depth].loop = pc;
 			depth++;
 			pc++;
@@ -312,30 +510,36 @@ void tmpl_render(const struct tmpl *t, const struct tvars *v, struct buf *out)
 		}
 		case OP_ENDLOOP:
 			if (depth == 0)
-				return;
+				goto done;
 			stack[depth - 1].row = stack[depth - 1].row->next;
 			if (stack[depth - 1].row != NULL) {
+				scope = stack[depth - 1].row;
 				pc = stack[depth - 1].loop + 1;
 			} else {
 				depth--;
+				scope = depth ? stack[depth - 1].row : v;
 				pc++;
 			}
 			break;
 		case OP_BREAK:
 			if (depth == 0)
-				return;
+				goto done;
 			depth--;
+			scope = depth ? stack[depth - 1].row : v;
 			pc = t->ops[stack[depth].loop].jump;
 			break;
 		case OP_CONTINUE:
 			if (depth == 0)
-				return;
+				goto done;
 			pc = t->ops[stack[depth - 1].loop].jump - 1;
 			break;
 		default:
-			return;
+			goto done;
 		}
 	}
+done:
+	if (out->data != NULL)
+		out->data[out->len] = '\0';
 }
 
 void tmpl_free(struct tmpl *t)
@@ -1056,6 +1260,46 @@ static int parse_file(struct parser *ps, const char *name, const char *text, siz
 	return 0;
 }
 
+/*
+ * Names are hashed once, here, never while rendering, and numbered: the
+ * template's symbol table, one number per distinct name (the renderer's
+ * memo of the page scope is indexed by it).
+ */
+static void number_names(struct tmpl *t)
+{
+	size_t slots = 16, *first;
+	uint32_t nsyms = 0;
+
+	while (slots < 2 * t->nops)
+		slots *= 2;
+	first = xrealloc(NULL, slots * sizeof(*first));   /* op index of each name, or NONE */
+	for (size_t i = 0; i < slots; i++)
+		first[i] = NONE;
+	for (size_t i = 0; i < t->nops; i++) {
+		struct op *op = &t->ops[i];
+		size_t k;
+
+		if (op->kind != OP_VAR && op->kind != OP_IF && op->kind != OP_LOOP)
+			continue;
+		op->hash = name_hash(t->pool + op->a, op->b);
+		for (k = op->hash & (slots - 1); first[k] != NONE; k = (k + 1) & (slots - 1)) {
+			const struct op *o = &t->ops[first[k]];
+
+			if (o->hash == op->hash && o->b == op->b &&
+			    memcmp(t->pool + o->a, t->pool + op->a, op->b) == 0)
+				break;
+		}
+		if (first[k] == NONE) {
+			first[k] = i;
+			op->sym = nsyms++;
+		} else {
+			op->sym = t->ops[first[k]].sym;
+		}
+	}
+	t->nsyms = nsyms;
+	free(first);
+}
+
 static struct tmpl *parse_root(const char *name, const char *text, size_t len,
                                const char *include_dir, char *err, size_t errlen)
 {
@@ -1082,6 +1326,7 @@ static struct tmpl *parse_root(const char *name, const char *text, size_t len,
 		t->nops = ps->nops;
 		t->pool = ps->pool;
 		t->plen = ps->plen;
+		number_names(t);
 	} else {
 		free(ps->ops);
 		free(ps->pool);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/types.h>
 
 #include "util.h"
 
@@ -85,11 +86,11 @@ void arena_free(struct arena *a)
 }
 
 /*
- * size zeroed bytes, aligned for any type; lives until reset. The head block
- * is the current one; an allocation bigger than a block gets a block of its
- * own linked behind the head, so the head keeps serving small ones.
+ * size bytes, aligned for any type, not zeroed; lives until reset. The head
+ * block is the current one; an allocation bigger than a block gets a block
+ * of its own linked behind the head, so the head keeps serving small ones.
  */
-void *arena_alloc(struct arena *a, size_t size)
+void *arena_alloc_raw(struct arena *a, size_t size)
 {
 	struct block *b = a->head;
 	size_t align = _Alignof(max_align_t);
@@ -109,11 +110,18 @@ void *arena_alloc(struct arena *a, size_t size)
 			a->head = nb;
 		}
 		nb->used = size;
-		memset(nb->data, 0, size);
 		return nb->data;
 	}
 	p = b->data + off;
 	b->used = off + size;
+	return p;
+}
+
+/* size zeroed bytes, aligned for any type; lives until reset. */
+void *arena_alloc(struct arena *a, size_t size)
+{
+	void *p = arena_alloc_raw(a, size);
+
 	memset(p, 0, size);
 	return p;
 }
@@ -127,29 +135,194 @@ char *arena_strdup(struct arena *a, const char *s)
 /* Copy of the first n bytes of s, NUL-terminated. */
 char *arena_strndup(struct arena *a, const char *s, size_t n)
 {
-	char *p = arena_alloc(a, n + 1);
+	char *p = arena_alloc_raw(a, n + 1);
 
 	memcpy(p, s, n);
 	p[n] = '\0';
 	return p;
 }
 
-/* printf into the arena. */
-char *arena_printf(struct arena *a, const char *fmt, ...)
+/*
+ * Most formats of the pages are text with %s and plain integer conversions
+ * (%s %d %u %ld %lu %lld %llu %zu %c %%, no flags, width or precision):
+ * those are written here directly, as printf would write them, without the
+ * cost of vsnprintf. simple_len is the length of the result, or -1 when the
+ * format has anything else (then vsnprintf does it).
+ */
+static int simple_format(const char *fmt)
 {
-	va_list ap, aq;
-	int n;
-	char *p;
+	for (const char *p = fmt; (p = strchr(p, '%')) != NULL; p++) {
+		p++;
+		if (*p == 'l')
+			p += p[1] == 'l' ? 2 : 1;
+		else if (*p == 'z')
+			p++;
+		switch (*p) {
+		case 'd': case 'u':
+			break;
+		case 's': case 'c': case '%':
+			if (p[-1] != '%')
+				return 0;
+			break;
+		default:
+			return 0;
+		}
+	}
+	return 1;
+}
 
-	va_start(ap, fmt);
+/* Write fmt with ap into dst (room bytes, NUL included); the length it needs. */
+static size_t simple_write(char *dst, size_t room, const char *fmt, va_list ap)
+{
+	size_t n = 0;
+
+#define PUT(src, len) do { size_t l_ = (len); \
+		if (n + l_ < room) memcpy(dst + n, (src), l_); \
+		n += l_; } while (0)
+	for (const char *p = fmt; *p != '\0';) {
+		const char *pct = strchr(p, '%');
+		char num[24];
+		int longs = 0, size = 0;
+
+		if (pct == NULL) {
+			PUT(p, strlen(p));
+			break;
+		}
+		PUT(p, (size_t)(pct - p));
+		p = pct + 1;
+		if (*p == 'l') {
+			longs = p[1] == 'l' ? 2 : 1;
+			p += longs;
+		} else if (*p == 'z') {
+			size = 1;
+			p++;
+		}
+		switch (*p++) {
+		case 's': {
+			const char *str = va_arg(ap, const char *);
+
+			if (str == NULL)
+				str = "(null)";
+			PUT(str, strlen(str));
+			break;
+		}
+		case 'c':
+			num[0] = (char)va_arg(ap, int);
+			PUT(num, 1);
+			break;
+		case '%':
+			PUT("%", 1);
+			break;
+		case 'd':
+			if (size)
+				PUT(num, fmt_ll(num, (long long)va_arg(ap, ssize_t)));
+			else if (longs == 2)
+				PUT(num, fmt_ll(num, va_arg(ap, long long)));
+			else if (longs == 1)
+				PUT(num, fmt_ll(num, va_arg(ap, long)));
+			else
+				PUT(num, fmt_ll(num, va_arg(ap, int)));
+			break;
+		default: {             /* 'u' */
+			unsigned long long u = size ? va_arg(ap, size_t)
+			                     : longs == 2 ? va_arg(ap, unsigned long long)
+			                     : longs == 1 ? va_arg(ap, unsigned long)
+			                     : va_arg(ap, unsigned);
+			char tmp[24];
+			size_t k = 0, m = 0;
+
+			do {
+				tmp[k++] = (char)('0' + u % 10);
+				u /= 10;
+			} while (u != 0);
+			while (k > 0)
+				num[m++] = tmp[--k];
+			PUT(num, m);
+			break;
+		}
+		}
+	}
+#undef PUT
+	if (room > 0)
+		dst[n < room ? n : room - 1] = '\0';
+	return n;
+}
+
+/* vsnprintf, or the direct writer for simple formats: the length of the whole result. */
+static size_t format_into(char *dst, size_t room, const char *fmt, va_list ap)
+{
+	va_list aq;
+	int n;
+
 	va_copy(aq, ap);
-	n = vsnprintf(NULL, 0, fmt, aq);
+	if (simple_format(fmt)) {
+		size_t k = simple_write(dst, room, fmt, aq);
+
+		va_end(aq);
+		return k;
+	}
+	n = vsnprintf(dst, room, fmt, aq);
 	va_end(aq);
 	if (n < 0)
 		abort();
-	p = arena_alloc(a, (size_t)n + 1);
-	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	return (size_t)n;
+}
+
+/*
+ * printf into the arena: formatted straight into the free end of the
+ * current block when it fits (one pass, no copy), else once more into an
+ * allocation of the right size.
+ */
+char *arena_vprintf(struct arena *a, const char *fmt, va_list ap)
+{
+	struct block *b = a->head;
+	size_t align = _Alignof(max_align_t);
+	size_t off = (b->used + align - 1) & ~(align - 1);
+	size_t room = off < b->cap ? b->cap - off : 0;
+	size_t n;
+	char *p;
+
+	n = format_into(room ? b->data + off : NULL, room, fmt, ap);
+	if (n < room) {
+		b->used = off + n + 1;
+		return b->data + off;
+	}
+	p = arena_alloc_raw(a, n + 1);
+	format_into(p, n + 1, fmt, ap);
+	return p;
+}
+
+char *arena_printf(struct arena *a, const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+
+	va_start(ap, fmt);
+	p = arena_vprintf(a, fmt, ap);
 	va_end(ap);
+	return p;
+}
+
+char *arena_concat(struct arena *a, const char *s, ...)
+{
+	va_list ap;
+	size_t n = 0;
+	char *p, *o;
+
+	va_start(ap, s);
+	for (const char *t = s; t != NULL; t = va_arg(ap, const char *))
+		n += strlen(t);
+	va_end(ap);
+	o = p = arena_alloc_raw(a, n + 1);
+	va_start(ap, s);
+	for (const char *t = s; t != NULL; t = va_arg(ap, const char *)) {
+		size_t k = strlen(t);
+
+		memcpy(o, t, k);
+		o += k;
+	}
+	va_end(ap);
+	*o = '\0';
 	return p;
 }
 
@@ -195,6 +368,11 @@ static void buf_grow(struct buf *b, size_t extra)
 	b->cap = cap;
 }
 
+void buf_reserve(struct buf *b, size_t extra)
+{
+	buf_grow(b, extra);
+}
+
 /* Append len bytes. */
 void buf_append(struct buf *b, const void *data, size_t len)
 {
@@ -215,19 +393,17 @@ void buf_putc(struct buf *b, char c)
 	buf_append(b, &c, 1);
 }
 
+/* Formatted straight into the buffer's free space when it fits, else grown and again. */
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
-	va_list aq;
-	int n;
+	size_t room = b->cap > b->len ? b->cap - b->len : 0;
+	size_t n = format_into(room ? b->data + b->len : NULL, room, fmt, ap);
 
-	va_copy(aq, ap);
-	n = vsnprintf(NULL, 0, fmt, aq);
-	va_end(aq);
-	if (n < 0)
-		abort();
-	buf_grow(b, (size_t)n);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-	b->len += (size_t)n;
+	if (n >= room) {
+		buf_grow(b, n);
+		format_into(b->data + b->len, n + 1, fmt, ap);
+	}
+	b->len += n;
 }
 
 void buf_printf(struct buf *b, const char *fmt, ...)
@@ -239,49 +415,120 @@ void buf_printf(struct buf *b, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * The escaping writers scan runs of bytes that need nothing, copy each run
+ * at once and write the replacement of the byte that ended it, straight
+ * into the buffer: no temporary string, no call per byte. The tables mark
+ * the bytes that end a run; the string's NUL ends the last one.
+ */
+static const unsigned char html_stop[256] = {
+	[0] = 1, ['<'] = 1, ['>'] = 1, ['&'] = 1, ['"'] = 1, ['\''] = 1,
+};
+
 /* Append s with the five HTML-significant characters escaped. */
 void buf_html(struct buf *b, const char *s)
 {
-	const char *run = s;
+	const unsigned char *p = (const unsigned char *)s;
 
 	if (s == NULL)
 		return;
-	for (; *s != '\0'; s++) {
+	for (;;) {
+		const unsigned char *run = p;
 		const char *rep;
+		size_t n, rn;
 
-		switch (*s) {
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '&': rep = "&amp;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\'': rep = "&#39;"; break;
-		default: continue;
+		while (!html_stop[*p])
+			p++;
+		n = (size_t)(p - run);
+		/* room for the run and the longest replacement ("&quot;") */
+		if (n + 6 >= b->cap - b->len)
+			buf_grow(b, n + 6);
+		memcpy(b->data + b->len, run, n);
+		b->len += n;
+		switch (*p) {
+		case '<': rep = "&lt;"; rn = 4; break;
+		case '>': rep = "&gt;"; rn = 4; break;
+		case '&': rep = "&amp;"; rn = 5; break;
+		case '"': rep = "&quot;"; rn = 6; break;
+		case '\'': rep = "&#39;"; rn = 5; break;
+		default:
+			b->data[b->len] = '\0';
+			return;
 		}
-		buf_append(b, run, (size_t)(s - run));
-		buf_puts(b, rep);
-		run = s + 1;
+		memcpy(b->data + b->len, rep, rn);
+		b->len += rn;
+		p++;
 	}
-	buf_append(b, run, (size_t)(s - run));
 }
+
+/* Bytes a URL component keeps as they are: A-Z a-z 0-9 - . _ ~ */
+static const unsigned char url_keep[256] = {
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
+	['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
+	['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,
+	['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
+	['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+	['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+	['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
+	['7'] = 1, ['8'] = 1, ['9'] = 1, ['-'] = 1, ['.'] = 1, ['_'] = 1, ['~'] = 1,
+};
 
 /* Append s percent-encoded as a URL component (unreserved characters kept). */
 void buf_url(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)s;
 
 	if (s == NULL)
 		return;
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
+	for (;;) {
+		const unsigned char *run = p;
+		size_t n;
 
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~') {
-			buf_putc(b, (char)c);
-		} else {
-			char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-			buf_append(b, e, 3);
+		while (url_keep[*p])
+			p++;
+		n = (size_t)(p - run);
+		if (n + 3 >= b->cap - b->len)
+			buf_grow(b, n + 3);
+		memcpy(b->data + b->len, run, n);
+		b->len += n;
+		if (*p == '\0') {
+			b->data[b->len] = '\0';
+			return;
 		}
+		b->data[b->len] = '%';
+		b->data[b->len + 1] = hex[*p >> 4];
+		b->data[b->len + 2] = hex[*p & 15];
+		b->len += 3;
+		p++;
 	}
+}
+
+size_t fmt_ll(char s[24], long long n)
+{
+	char tmp[24];
+	unsigned long long u = n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n;
+	size_t k = 0, len = 0;
+
+	do {
+		tmp[k++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (n < 0)
+		s[len++] = '-';
+	while (k > 0)
+		s[len++] = tmp[--k];
+	s[len] = '\0';
+	return len;
+}
+
+void buf_put_ll(struct buf *b, long long n)
+{
+	char s[24];
+
+	buf_append(b, s, fmt_ll(s, n));
 }
 
 /* Strict UTF-8 check: no NUL, no overlong forms, no surrogates, max U+10FFFF. */
@@ -328,21 +575,40 @@ int utf8_valid(const char *str, size_t len)
 	return 1;
 }
 
-/* Decimal integer in [min, max], digits only (optional leading '-'). */
+/*
+ * Decimal integer in [min, max], digits only (optional leading '-'), at most
+ * 19 digits (20 characters with the sign). Read digit by digit, without
+ * strtol, refusing on overflow.
+ */
 int parse_long(const char *s, long min, long max, long *out)
 {
-	char *end;
-	long v;
+	const char *p = s;
+	unsigned long v = 0, lim = LONG_MAX;
+	int neg = 0;
+	long r;
 
-	if (s == NULL || *s == '\0' || (*s != '-' && (*s < '0' || *s > '9')))
+	if (s == NULL)
 		return -1;
-	if (strlen(s) > (*s == '-' ? 20u : 19u))   /* LONG_MIN has 20 characters */
+	if (*p == '-') {
+		neg = 1;
+		lim = (unsigned long)LONG_MAX + 1;
+		p++;
+	}
+	if (*p < '0' || *p > '9')
 		return -1;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
+	for (; *p >= '0' && *p <= '9'; p++) {
+		unsigned d = (unsigned)(*p - '0');
+
+		if (v > (lim - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	if (*p != '\0' || p - s > (neg ? 20 : 19))   /* LONG_MIN has 20 characters */
 		return -1;
-	*out = v;
+	r = !neg ? (long)v : v == (unsigned long)LONG_MAX + 1 ? LONG_MIN : -(long)v;
+	if (r < min || r > max)
+		return -1;
+	*out = r;
 	return 0;
 }
 
@@ -516,30 +782,93 @@ static int iso_date(const char *iso, int *y, int *m, int *d)
 	return 0;
 }
 
+/* Short words put together in place, then copied into the arena once (no printf). */
+struct words {
+	char s[80];
+	size_t n;
+};
+
+static void w_str(struct words *w, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > sizeof(w->s) - 1 - w->n)
+		abort();               /* only ever fixed words and numbers */
+	memcpy(w->s + w->n, s, n);
+	w->n += n;
+}
+
+static void w_num(struct words *w, long long v)
+{
+	char d[24];
+
+	w_str(w, (fmt_ll(d, v), d));
+}
+
+/* v (0 to 99) in two digits */
+static void w_2d(struct words *w, int v)
+{
+	char d[3] = { (char)('0' + v / 10 % 10), (char)('0' + v % 10), '\0' };
+
+	w_str(w, d);
+}
+
+static const char *w_done(struct arena *a, const struct words *w)
+{
+	return arena_strndup(a, w->s, w->n);
+}
+
 const char *date_words(struct arena *a, const char *iso)
 {
+	struct words w = { .n = 0 };
 	int y, m, d;
 
 	if (iso_date(iso, &y, &m, &d) != 0 || (iso[10] != '\0' && iso[10] != 'T' && iso[10] != ' '))
 		return NULL;
-	return arena_printf(a, "%d %s %d", d, month_names[m - 1], y);
+	w_num(&w, d);
+	w_str(&w, " ");
+	w_str(&w, month_names[m - 1]);
+	w_str(&w, " ");
+	w_num(&w, y);
+	return w_done(a, &w);
 }
 
 const char *datetime_words(struct arena *a, const char *iso)
 {
+	struct words w = { .n = 0 };
 	int y, m, d, hh, mm;
 
 	if (iso_date(iso, &y, &m, &d) != 0 || (iso[10] != 'T' && iso[10] != ' ') ||
 	    strlen(iso) < 16 || digits_at(iso + 11, 2, &hh) != 0 || iso[13] != ':' ||
 	    digits_at(iso + 14, 2, &mm) != 0 || hh > 23 || mm > 59)
 		return NULL;
-	return arena_printf(a, "%d %s %d, %02d:%02d UTC", d, month_names[m - 1], y, hh, mm);
+	w_num(&w, d);
+	w_str(&w, " ");
+	w_str(&w, month_names[m - 1]);
+	w_str(&w, " ");
+	w_num(&w, y);
+	w_str(&w, ", ");
+	w_2d(&w, hh);
+	w_str(&w, ":");
+	w_2d(&w, mm);
+	w_str(&w, " UTC");
+	return w_done(a, &w);
 }
 
-/* "1 minute", "5 minutes" */
-static const char *count_of(struct arena *a, long n, const char *unit)
+/* before "1 minute" / "5 minutes" after */
+static const char *count_of(struct arena *a, const char *before, long n, const char *unit,
+                            const char *after)
 {
-	return arena_printf(a, "%ld %s%s", n, unit, n == 1 ? "" : "s");
+	struct words w = { .n = 0 };
+
+	w_str(&w, before);
+	w_num(&w, n);
+	w_str(&w, " ");
+	w_str(&w, unit);
+	if (n != 1)
+		w_str(&w, "s");
+	w_str(&w, after);
+	return w_done(a, &w);
 }
 
 const char *ago_words(struct arena *a, long secs)
@@ -547,14 +876,14 @@ const char *ago_words(struct arena *a, long secs)
 	if (secs < 60)
 		return "just now";
 	if (secs < 3600)
-		return arena_printf(a, "%s ago", count_of(a, secs / 60, "minute"));
+		return count_of(a, "", secs / 60, "minute", " ago");
 	if (secs < 86400)
-		return arena_printf(a, "%s ago", count_of(a, secs / 3600, "hour"));
+		return count_of(a, "", secs / 3600, "hour", " ago");
 	if (secs < 60L * 86400)
-		return arena_printf(a, "%s ago", count_of(a, secs / 86400, "day"));
+		return count_of(a, "", secs / 86400, "day", " ago");
 	if (secs < 730L * 86400)
-		return arena_printf(a, "%s ago", count_of(a, secs / (30L * 86400), "month"));
-	return arena_printf(a, "%s ago", count_of(a, secs / (365L * 86400), "year"));
+		return count_of(a, "", secs / (30L * 86400), "month", " ago");
+	return count_of(a, "", secs / (365L * 86400), "year", " ago");
 }
 
 const char *until_words(struct arena *a, long secs)
@@ -562,20 +891,27 @@ const char *until_words(struct arena *a, long secs)
 	if (secs <= 0)
 		return "expired";
 	if (secs < 3600)
-		return arena_printf(a, "in %s", count_of(a, (secs + 59) / 60, "minute"));
+		return count_of(a, "in ", (secs + 59) / 60, "minute", "");
 	if (secs < 86400)
-		return arena_printf(a, "in %s", count_of(a, (secs + 1800) / 3600, "hour"));
-	return arena_printf(a, "in %s", count_of(a, (secs + 3600) / 86400, "day"));
+		return count_of(a, "in ", (secs + 1800) / 3600, "hour", "");
+	return count_of(a, "in ", (secs + 3600) / 86400, "day", "");
 }
 
 const char *with_article(struct arena *a, const char *word)
 {
-	char first;
+	const char *art;
+	size_t an, n;
+	char *p;
 
 	if (word == NULL || *word == '\0')
 		return "";
-	first = (char)(*word | 0x20);
-	return arena_printf(a, "%s %s", strchr("aeiou", first) != NULL ? "an" : "a", word);
+	art = strchr("aeiou", *word | 0x20) != NULL ? "an " : "a ";
+	an = strlen(art);
+	n = strlen(word);
+	p = arena_alloc_raw(a, an + n + 1);
+	memcpy(p, art, an);
+	memcpy(p + an, word, n + 1);
+	return p;
 }
 
 const char *plan_words(const char *plan)

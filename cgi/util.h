@@ -17,10 +17,15 @@ struct arena *arena_new(void);
 void arena_reset(struct arena *a);
 void arena_free(struct arena *a);
 void *arena_alloc(struct arena *a, size_t size);          /* zeroed */
+void *arena_alloc_raw(struct arena *a, size_t size);      /* not zeroed */
 char *arena_strdup(struct arena *a, const char *s);       /* NULL stays NULL */
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_printf(struct arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+char *arena_vprintf(struct arena *a, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+/* The strings up to NULL, one after another, in one arena copy (no printf). */
+char *arena_concat(struct arena *a, const char *s, ...) __attribute__((sentinel));
 
 /* A growable byte buffer, always NUL-terminated after its contents. */
 struct buf {
@@ -32,6 +37,8 @@ struct buf {
 void buf_init(struct buf *b);
 void buf_free(struct buf *b);
 void buf_reset(struct buf *b);                            /* len = 0, keeps memory */
+/* Room for extra more bytes and the NUL after them. */
+void buf_reserve(struct buf *b, size_t extra);
 void buf_append(struct buf *b, const void *data, size_t len);
 void buf_puts(struct buf *b, const char *s);
 void buf_putc(struct buf *b, char c);
@@ -40,9 +47,18 @@ void buf_printf(struct buf *b, const char *fmt, ...)
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 
-/* Escaping writers: HTML text/attribute (< > & " '), and URL component (RFC 3986). */
+/*
+ * Escaping writers, straight into the buffer: HTML text/attribute (< > & " '
+ * become entities, every other byte is copied as it is), and URL component
+ * (RFC 3986: every byte but A-Z a-z 0-9 - . _ ~ percent-encoded). NULL
+ * writes nothing.
+ */
 void buf_html(struct buf *b, const char *s);
 void buf_url(struct buf *b, const char *s);
+/* Append n in decimal (no printf). */
+void buf_put_ll(struct buf *b, long long n);
+/* n in decimal into s (room for 21 bytes and the NUL); returns the length. */
+size_t fmt_ll(char s[24], long long n);
 
 /*
  * A JSON object from key/value string pairs ending with NULL, e.g.

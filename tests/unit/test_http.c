@@ -630,6 +630,43 @@ static void http_parse_copies_request_headers_from_the_environment(void **state)
 	assert_int_equal(req.ncookies, 0);
 }
 
+/* The request's variables are read in one pass: the first of a repeated one
+ * counts, names must match whole (not as prefixes either way), and every one
+ * of them is found wherever it sits in the environment. */
+static void http_parse_reads_each_variable_once_first_value_whole_names(void **state)
+{
+	struct arena *a = *state;
+	char *env[] = {
+		"=empty-name", "HTTP_COOKIE_X=no", "HTTP_COOKI=no", "HTTP_COOKIE=session=abc; x=1",
+		"HTTP_COOKIE=session=second", "CONTENT_TYPE=application/x-www-form-urlencoded",
+		"CONTENT_TYPEX=no", "HTTPS=on", "HTTPS=off", "REQUEST_METHOD=POST",
+		"REQUEST_METHOD=GET", "REQUEST_URI=/a%20b?q=1", "REQUEST_URI=/other",
+		"CONTENT_LENGTH=3", "REMOTE_ADDR=198.51.100.7", "HTTP_HOST=h.example",
+		"HTTP_SEC_FETCH_SITE=cross-site", "HTTP_ORIGIN=null", "HTTP_USER_AGENT=ua",
+		"PATH_INFO=/ignored", "QUERY_STRING=ignored=1", NULL,
+	};
+	struct membody m = { "a=b", 3, 0, 0, 0, 0 };
+	struct req req;
+
+	assert_int_equal(http_parse(&req, a, env, mem_read, &m), 0);
+	assert_string_equal(req.method, "POST");
+	assert_string_equal(req.path, "/a b");
+	assert_string_equal(req.query, "q=1");
+	assert_int_equal(req.https, 1);
+	assert_string_equal(req.content_type, "application/x-www-form-urlencoded");
+	assert_string_equal(req.remote_addr, "198.51.100.7");
+	assert_string_equal(req.host, "h.example");
+	assert_string_equal(req.fetch_site, "cross-site");
+	assert_string_equal(req.origin, "null");
+	assert_string_equal(req.user_agent, "ua");
+	assert_int_equal(req.ncookies, 2);
+	assert_string_equal(http_cookie(&req, "session"), "abc");
+	assert_int_equal(req.body_len, 3);
+	assert_string_equal(http_param(&req, "a"), "b");
+	assert_null(http_param(&req, "q"));          /* a POST reads its body only */
+	assert_string_equal(http_env(&req, "HTTPS"), "on");
+}
+
 struct ccase {
 	const char *header;
 	const char *cookies;
@@ -1493,6 +1530,7 @@ int main(void)
 		T(http_parse_keeps_a_binary_body_with_its_length),
 		T(http_parse_falls_back_to_path_info_and_query_string),
 		T(http_parse_sets_https_only_for_on_or_1),
+		T(http_parse_reads_each_variable_once_first_value_whole_names),
 		T(http_parse_copies_request_headers_from_the_environment),
 		T(http_same_origin_follows_origin_and_sec_fetch_site),
 		T(http_param_on_a_post_reads_the_body_only),

@@ -158,6 +158,107 @@ static void test_var_escapes_each_html_special_by_default(void **state)
 	RENDER(c);
 }
 
+/*
+ * Every byte from 1 to 255 in one value, through each context a template
+ * has: HTML text, an attribute, a URL component, raw; in the page scope, in
+ * a loop row, and as a default. Each must equal the byte-by-byte rule.
+ */
+static void want_html(struct buf *b, const unsigned char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': buf_puts(b, "&lt;"); break;
+		case '>': buf_puts(b, "&gt;"); break;
+		case '&': buf_puts(b, "&amp;"); break;
+		case '"': buf_puts(b, "&quot;"); break;
+		case '\'': buf_puts(b, "&#39;"); break;
+		default: buf_putc(b, (char)*s); break;
+		}
+	}
+}
+
+static void want_url(struct buf *b, const unsigned char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *s; s++) {
+		if ((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		    (*s >= '0' && *s <= '9') || *s == '-' || *s == '.' || *s == '_' || *s == '~') {
+			buf_putc(b, (char)*s);
+		} else {
+			buf_putc(b, '%');
+			buf_putc(b, hex[*s >> 4]);
+			buf_putc(b, hex[*s & 15]);
+		}
+	}
+}
+
+static void test_var_escapes_every_byte_in_every_context(void **state)
+{
+	unsigned char all[256];
+	struct arena *a = arena_new();
+	struct tvars *v = tvars_new(a), *row;
+	struct tmpl *t = parse("<p title=\"<TMPL_VAR name=all>\"><TMPL_VAR name=all></p>"
+	                       "<a href=\"/x?q=<TMPL_VAR name=all fmt=url>\">"
+	                       "<TMPL_VAR name=all fmt=raw>"
+	                       "<TMPL_LOOP name=rows>[<TMPL_VAR name=own>|<TMPL_VAR name=all "
+	                       "fmt=url>]</TMPL_LOOP>", NULL, 0);
+	struct buf out, want;
+
+	(void)state;
+	assert_non_null(t);
+	for (int i = 1; i < 256; i++)
+		all[i - 1] = (unsigned char)i;
+	all[255] = '\0';
+	tvars_set(v, "all", (const char *)all);
+	row = tvars_loop_add(v, "rows");
+	tvars_set(row, "own", (const char *)all);
+	buf_init(&out);
+	buf_init(&want);
+	tmpl_render(t, v, &out);
+	buf_puts(&want, "<p title=\"");
+	want_html(&want, all);
+	buf_puts(&want, "\">");
+	want_html(&want, all);
+	buf_puts(&want, "</p><a href=\"/x?q=");
+	want_url(&want, all);
+	buf_puts(&want, "\">");
+	buf_puts(&want, (const char *)all);
+	buf_puts(&want, "[");
+	want_html(&want, all);
+	buf_puts(&want, "|");
+	want_url(&want, all);
+	buf_puts(&want, "]");
+	assert_int_equal(out.len, want.len);
+	assert_memory_equal(out.data, want.data, want.len);
+	assert_int_equal(out.data[out.len], '\0');
+	buf_free(&out);
+	buf_free(&want);
+	tmpl_free(t);
+	arena_free(a);
+}
+
+static void test_var_escapes_invalid_utf8_and_defaults(void **state)
+{
+	static const struct rcase c[] = {
+		{"<TMPL_VAR name=bad>", "\xc0&lt;\xe2\x82&quot;\xff&#39;&amp;\x80&gt;"},
+		{"<TMPL_VAR name=bad fmt=url>", "%C0%3C%E2%82%22%FF%27%26%80%3E"},
+		{"<TMPL_VAR name=bad fmt=raw>", "\xc0<\xe2\x82\"\xff'&\x80>"},
+		{"<TMPL_VAR name=unset default='<\"&\">'>", "&lt;&quot;&amp;&quot;&gt;"},
+		{"<TMPL_VAR name=unset fmt=url default=\"a&b c\">", "a%26b%20c"},
+		{"<TMPL_VAR name=unset fmt=raw default=\"<b>\">", "<b>"},
+	};
+	struct arena *a = arena_new();
+	struct tvars *saved = V;
+
+	(void)state;
+	V = tvars_new(a);
+	tvars_set(V, "bad", "\xc0<\xe2\x82\"\xff'&\x80>");
+	RENDER(c);
+	V = saved;
+	arena_free(a);
+}
+
 static void test_var_fmt_url_percent_encodes(void **state)
 {
 	static const struct rcase c[] = {
@@ -720,6 +821,128 @@ static void test_tvars_set_get_and_unset(void **state)
 	arena_free(a);
 }
 
+/*
+ * Scopes are hash tables: names whose hashes collide (v55610 and
+ * v164345 have the same hash in tmpl.c, found by a search), thousands of names, unsetting and
+ * setting again, in the page scope and in rows, all stay distinct and are
+ * found the same way by tvars_get and by a rendered template.
+ */
+static void test_tvars_hash_collisions_growth_and_unset(void **state)
+{
+	struct arena *a = arena_new();
+	struct tvars *v = tvars_new(a), *row;
+	struct tmpl *t = parse("<TMPL_VAR name=v55610>/<TMPL_VAR name=v164345>"
+	                       "<TMPL_LOOP name=L>[<TMPL_VAR name=v55610>/<TMPL_VAR name=v164345>"
+	                       "<TMPL_IF name=v164345>+</TMPL_IF>]</TMPL_LOOP>", NULL, 0);
+	struct buf out;
+
+	(void)state;
+	assert_non_null(t);
+	buf_init(&out);
+	tvars_set(v, "v55610", "a");
+	tvars_set(v, "v164345", "b");
+	assert_string_equal(tvars_get(v, "v55610"), "a");
+	assert_string_equal(tvars_get(v, "v164345"), "b");
+	row = tvars_loop_add(v, "L");
+	tvars_set(row, "v164345", "rb");
+	row = tvars_loop_add(v, "L");
+	tvars_set(row, "v55610", "ra");
+	tvars_set(row, "v164345", NULL);      /* never set here: still the outer one */
+	tmpl_render(t, v, &out);
+	assert_string_equal(out.data, "a/b[a/rb+][ra/b+]");
+	/* unsetting one of two colliding names leaves the other */
+	tvars_set(v, "v55610", NULL);
+	assert_null(tvars_get(v, "v55610"));
+	assert_string_equal(tvars_get(v, "v164345"), "b");
+	tvars_set(v, "v55610", "again");
+	assert_string_equal(tvars_get(v, "v55610"), "again");
+
+	/* thousands of names in the page scope and in a row */
+	for (int i = 0; i < 3000; i++) {
+		tvars_set_int(v, arena_printf(a, "k%d", i), i);
+		tvars_set_int(row, arena_printf(a, "r%d", i), -i);
+	}
+	for (int i = 0; i < 3000; i += 2) {
+		tvars_set(v, arena_printf(a, "k%d", i), NULL);
+		tvars_set(row, arena_printf(a, "k%d", i + 1), "shadow");
+	}
+	for (int i = 0; i < 3000; i++) {
+		const char *k = arena_printf(a, "k%d", i), *r = arena_printf(a, "r%d", i);
+
+		if (i % 2 == 0) {
+			assert_null(tvars_get(v, k));
+			assert_null(tvars_get(row, k));
+		} else {
+			assert_int_equal(atoi(tvars_get(v, k)), i);
+			assert_string_equal(tvars_get(row, k), "shadow");
+		}
+		assert_int_equal(atoi(tvars_get(row, r)), -i);
+		assert_null(tvars_get(v, r));
+	}
+	assert_string_equal(tvars_get(v, "v164345"), "b");
+	/* names of every length up to 40, and ones that differ in a single byte */
+	for (size_t len = 1; len <= 40; len++) {
+		for (size_t at = 0; at <= len; at++) {
+			char *name = arena_alloc(a, len + 1);
+
+			memset(name, 'n', len);
+			if (at < len)
+				name[at] = 'X';
+			tvars_set(row, name, arena_printf(a, "%zu/%zu", len, at));
+		}
+	}
+	for (size_t len = 1; len <= 40; len++) {
+		for (size_t at = 0; at <= len; at++) {
+			char *name = arena_alloc(a, len + 1);
+
+			memset(name, 'n', len);
+			if (at < len)
+				name[at] = 'X';
+			assert_string_equal(tvars_get(row, name), arena_printf(a, "%zu/%zu", len, at));
+		}
+	}
+	buf_reset(&out);
+	tmpl_render(t, v, &out);
+	assert_string_equal(out.data, "again/b[again/rb+][ra/b+]");
+	buf_free(&out);
+	tmpl_free(t);
+	arena_free(a);
+}
+
+/*
+ * A template rendered with a loop row as its scope: names come from the row,
+ * then its parents; a loop found in a parent iterates that parent's rows,
+ * whose lookups go to their own parent and never through the row rendered.
+ */
+static void test_render_from_a_row_scope(void **state)
+{
+	struct arena *a = arena_new();
+	struct tvars *v = tvars_new(a), *row, *r;
+	struct tmpl *t = parse("<TMPL_VAR name=x>|<TMPL_VAR name=y>|<TMPL_LOOP name=L>"
+	                       "(<TMPL_VAR name=x>,<TMPL_VAR name=z>)</TMPL_LOOP>|"
+	                       "<TMPL_VAR name=x>", NULL, 0);
+	struct buf out;
+
+	(void)state;
+	assert_non_null(t);
+	tvars_set(v, "x", "vx");
+	tvars_set(v, "y", "vy");
+	row = tvars_loop_add(v, "L");
+	tvars_set(row, "x", "rx");
+	tvars_set(row, "z", "rz");
+	r = tvars_loop_add(v, "L");
+	tvars_set(r, "z", "sz");
+	buf_init(&out);
+	tmpl_render(t, row, &out);
+	assert_string_equal(out.data, "rx|vy|(rx,rz)(vx,sz)|rx");
+	buf_reset(&out);
+	tmpl_render(t, v, &out);
+	assert_string_equal(out.data, "vx|vy|(rx,rz)(vx,sz)|vx");
+	buf_free(&out);
+	tmpl_free(t);
+	arena_free(a);
+}
+
 static void test_tvars_value_and_loop_replace_each_other(void **state)
 {
 	struct arena *a = arena_new();
@@ -946,6 +1169,8 @@ int main(void)
 {
 	const struct CMUnitTest render[] = {
 		cmocka_unit_test(test_var_escapes_each_html_special_by_default),
+		cmocka_unit_test(test_var_escapes_every_byte_in_every_context),
+		cmocka_unit_test(test_var_escapes_invalid_utf8_and_defaults),
 		cmocka_unit_test(test_var_fmt_url_percent_encodes),
 		cmocka_unit_test(test_var_fmt_raw_is_verbatim),
 		cmocka_unit_test(test_var_default_used_only_when_unset),
@@ -972,7 +1197,9 @@ int main(void)
 		cmocka_unit_test(test_truncated_input_never_read_past_length),
 		cmocka_unit_test(test_error_buffer_may_be_small_or_absent),
 		cmocka_unit_test(test_tvars_set_get_and_unset),
+		cmocka_unit_test(test_tvars_hash_collisions_growth_and_unset),
 		cmocka_unit_test(test_tvars_value_and_loop_replace_each_other),
+		cmocka_unit_test(test_render_from_a_row_scope),
 		cmocka_unit_test(test_one_template_renders_many_scopes),
 	};
 	const struct CMUnitTest includes[] = {

@@ -5,10 +5,13 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <wchar.h>
 
 #include "util.h"
 
@@ -118,6 +121,149 @@ static void buf_url_encodes_all_but_unreserved_characters(void **state)
 		assert_string_equal(b.data, cases[i].want);
 		buf_free(&b);
 	}
+}
+
+/* The escaping rules, one byte at a time: what the writers must equal. */
+static void ref_html(struct buf *b, const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		switch (s[i]) {
+		case '<': buf_puts(b, "&lt;"); break;
+		case '>': buf_puts(b, "&gt;"); break;
+		case '&': buf_puts(b, "&amp;"); break;
+		case '"': buf_puts(b, "&quot;"); break;
+		case '\'': buf_puts(b, "&#39;"); break;
+		default: buf_append(b, &s[i], 1); break;
+		}
+	}
+}
+
+static void ref_url(struct buf *b, const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = s[i];
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.' || c == '_' || c == '~') {
+			buf_append(b, &c, 1);
+		} else {
+			char e[4];
+
+			snprintf(e, sizeof(e), "%%%02X", c);
+			buf_puts(b, e);
+		}
+	}
+}
+
+/* s (n bytes, no NUL) through writer after prefix bytes of existing content, against ref. */
+static void check_writer(void (*writer)(struct buf *, const char *),
+                         void (*ref)(struct buf *, const unsigned char *, size_t),
+                         const unsigned char *s, size_t n, size_t prefix)
+{
+	struct buf got, want;
+	char *copy = malloc(n + 1);
+
+	assert_non_null(copy);
+	memcpy(copy, s, n);
+	copy[n] = '\0';
+	buf_init(&got);
+	buf_init(&want);
+	for (size_t i = 0; i < prefix; i++) {
+		buf_putc(&got, 'p');
+		buf_putc(&want, 'p');
+	}
+	writer(&got, copy);
+	ref(&want, s, n);
+	assert_non_null(got.data);
+	assert_int_equal(got.len, want.len);
+	assert_memory_equal(got.data, want.data, want.len);
+	assert_int_equal(got.data[got.len], '\0');
+	assert_true(got.len < got.cap);
+	buf_free(&got);
+	buf_free(&want);
+	free(copy);
+}
+
+static void escaping_writers_handle_every_byte_alone_and_in_text(void **state)
+{
+	(void)state;
+	for (int c = 1; c < 256; c++) {
+		unsigned char one[1] = { (unsigned char)c };
+		unsigned char mid[5] = { 'a', (unsigned char)c, 'b', (unsigned char)c, 'c' };
+
+		check_writer(buf_html, ref_html, one, 1, 0);
+		check_writer(buf_url, ref_url, one, 1, 0);
+		check_writer(buf_html, ref_html, mid, 5, 3);
+		check_writer(buf_url, ref_url, mid, 5, 3);
+	}
+}
+
+static void escaping_writers_pass_invalid_utf8_bytes_and_still_escape_what_follows(void **state)
+{
+	static const char *const cases[] = {
+		"\xc0<", "\xc3", "\xe2\x82<b>", "\xe2\x82", "\x80&\x80", "\xff\"\xfe'",
+		"\xf0\x9f\x98<", "\xed\xa0\x80<", "\xc0\xaf../<x>", "caf\xc3\xa9 & \xc3",
+	};
+	struct buf b;
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		check_writer(buf_html, ref_html, (const unsigned char *)cases[i], strlen(cases[i]), 0);
+		check_writer(buf_url, ref_url, (const unsigned char *)cases[i], strlen(cases[i]), 1);
+	}
+	/* a lead byte never swallows the special character after it */
+	buf_init(&b);
+	buf_html(&b, "\xc0<\xe2\x82\"\xf0'");
+	assert_string_equal(b.data, "\xc0&lt;\xe2\x82&quot;\xf0&#39;");
+	buf_reset(&b);
+	buf_url(&b, "\xc0<");
+	assert_string_equal(b.data, "%C0%3C");
+	buf_free(&b);
+}
+
+/* Strings of every length up to 700, from specials, plain bytes and high bytes, over
+ * buffers of every fill around the growth points: the writers equal the reference. */
+static void escaping_writers_match_the_reference_across_buffer_growth(void **state)
+{
+	static const unsigned char alphabet[] = "<>&\"'ab %/?=+~._-\x80\xc3\xa9\xff\x01\x7f";
+	unsigned char s[700];
+	unsigned seed = 12345;
+
+	(void)state;
+	for (size_t n = 0; n < sizeof(s); n += (n < 40 ? 1 : 37)) {
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			s[i] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+		}
+		for (size_t prefix = 0; prefix < 600; prefix += 61) {
+			check_writer(buf_html, ref_html, s, n, prefix);
+			check_writer(buf_url, ref_url, s, n, prefix);
+		}
+	}
+}
+
+static void fmt_ll_and_buf_put_ll_write_decimals_without_printf(void **state)
+{
+	static const long long cases[] = {
+		0, 1, -1, 9, 10, -10, 99, 100, 12345, -67890, 1000000007LL,
+		LLONG_MAX, LLONG_MIN, LLONG_MIN + 1, INT_MAX, INT_MIN,
+	};
+	char got[24], want[32];
+	struct buf b;
+
+	(void)state;
+	buf_init(&b);
+	for (size_t i = 0; i < N(cases); i++) {
+		snprintf(want, sizeof(want), "%lld", cases[i]);
+		assert_int_equal(fmt_ll(got, cases[i]), strlen(want));
+		assert_string_equal(got, want);
+		buf_reset(&b);
+		buf_puts(&b, "n=");
+		buf_put_ll(&b, cases[i]);
+		assert_string_equal(b.data + 2, want);
+		assert_int_equal(b.len, 2 + strlen(want));
+	}
+	buf_free(&b);
 }
 
 static void buf_printf_and_append_grow_and_stay_terminated(void **state)
@@ -484,6 +630,160 @@ static void record_split_refuses_other_shapes(void **state)
 	assert_int_equal(record_split(buf, f, 0), -1);
 }
 
+static void arena_concat_joins_strings_up_to_null(void **state)
+{
+	struct arena *a = *state;
+
+	assert_string_equal(arena_concat(a, "", NULL), "");
+	assert_string_equal(arena_concat(a, "a", NULL), "a");
+	assert_string_equal(arena_concat(a, "This needs the ", "owner", " role; you are ",
+	                                 "a viewer", ".", NULL),
+	                    "This needs the owner role; you are a viewer.");
+	assert_string_equal(arena_concat(a, "x", "", "y", "", NULL), "xy");
+}
+
+/* The reader equals the rule it replaced (strtol over at most 19 digits, a
+ * leading '-' allowed, nothing else) on every string of a large set. */
+static int ref_parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (s == NULL || *s == '\0' || (*s != '-' && (*s < '0' || *s > '9')))
+		return -1;
+	if (strlen(s) > (*s == '-' ? 20u : 19u))
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static void parse_long_equals_its_strtol_rule(void **state)
+{
+	static const char *const fixed[] = {
+		"", "-", "--1", "+1", " 1", "1 ", "0", "-0", "00", "007", "1e3", "0x10", "12a",
+		"9223372036854775807", "9223372036854775808", "-9223372036854775808",
+		"-9223372036854775809", "0000000000000000001", "00000000000000000001",
+		"-0000000000000000001", "-00000000000000000001", "99999999999999999999",
+		"18446744073709551616", "-1-", "1\xc3\xa9", "\xe2\x82\xac",
+	};
+	static const long bounds[][2] = {
+		{ LONG_MIN, LONG_MAX }, { 0, 100 }, { -5, 5 }, { 1, 1 }, { 0, 0 },
+	};
+	char s[32];
+	unsigned seed = 7;
+
+	(void)state;
+	for (size_t b = 0; b < N(bounds); b++) {
+		for (size_t i = 0; i < N(fixed) + 3000; i++) {
+			long got = 12345, want = 12345;
+			int rg, rw;
+
+			if (i < N(fixed)) {
+				snprintf(s, sizeof(s), "%s", fixed[i]);
+			} else {
+				size_t n;
+
+				seed = seed * 1103515245u + 12345u;
+				n = (seed >> 16) % 22;
+				for (size_t k = 0; k < n; k++) {
+					seed = seed * 1103515245u + 12345u;
+					s[k] = "0123456789-9x"[(seed >> 16) % 13];
+				}
+				s[n] = '\0';
+			}
+			rg = parse_long(s, bounds[b][0], bounds[b][1], &got);
+			rw = ref_parse_long(s, bounds[b][0], bounds[b][1], &want);
+			if (rg != rw || got != want)
+				fail_msg("\"%s\" in [%ld, %ld]: got %d/%ld, want %d/%ld", s, bounds[b][0],
+				         bounds[b][1], rg, got, rw, want);
+		}
+	}
+}
+
+/* arena_printf formats in place when the block has room and again when not:
+ * the same text either way, across block ends and for texts over a block,
+ * and no text overwrites another. */
+static void arena_printf_in_place_and_past_the_block_end(void **state)
+{
+	struct arena *a = *state;
+	static char big[40000];
+	static const char *got[3000];
+	char want[64];
+
+	memset(big, 'b', sizeof(big) - 1);
+	for (int i = 0; i < 3000; i++) {
+		got[i] = arena_printf(a, "%d:%s:%05d", i, i % 7 ? "x" : "yy", i * 3);
+		if (i % 500 == 0) {    /* texts larger than a block in between */
+			const char *b = arena_printf(a, "<%.*s>", 20000 + i, big);
+
+			assert_int_equal(strlen(b), 20002 + (size_t)i);
+			assert_int_equal(b[20001 + i], '>');
+		}
+	}
+	for (int i = 0; i < 3000; i++) {
+		snprintf(want, sizeof(want), "%d:%s:%05d", i, i % 7 ? "x" : "yy", i * 3);
+		assert_string_equal(got[i], want);
+	}
+}
+
+/*
+ * Formats of text, %s and plain integers are written without vsnprintf:
+ * each must equal snprintf, through arena_printf and buf_printf, and so
+ * must the formats that still go to vsnprintf (flags, widths, precision).
+ */
+#define SAME_AS_SNPRINTF(a, ...) do { \
+		static char want_[40000]; \
+		struct buf b_; \
+		snprintf(want_, sizeof(want_), __VA_ARGS__); \
+		assert_string_equal(arena_printf(a, __VA_ARGS__), want_); \
+		buf_init(&b_); \
+		buf_puts(&b_, "<"); \
+		buf_printf(&b_, __VA_ARGS__); \
+		assert_string_equal(b_.data + 1, want_); \
+		assert_int_equal(b_.len, 1 + strlen(want_)); \
+		buf_free(&b_); \
+	} while (0)
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-overflow"
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+static void printf_family_equals_snprintf_for_every_kind_of_format(void **state)
+{
+	struct arena *a = *state;
+	const char *null = NULL;
+	static const long long ll[] = { 0, 1, -1, 9, 10, -10, INT_MAX, INT_MIN, LLONG_MAX, LLONG_MIN };
+
+	SAME_AS_SNPRINTF(a, "plain text");
+	SAME_AS_SNPRINTF(a, "%s", "");
+	SAME_AS_SNPRINTF(a, "%s", null);
+	SAME_AS_SNPRINTF(a, "a%sb%sc", "<x>", "caf\xc3\xa9");
+	SAME_AS_SNPRINTF(a, "100%% of %s%%", "it");
+	SAME_AS_SNPRINTF(a, "%c%c", 'x', '%');
+	SAME_AS_SNPRINTF(a, "%zu bytes, %zd", (size_t)-1, (ssize_t)-5);
+	SAME_AS_SNPRINTF(a, "%u %lu %llu", 4294967295u, (unsigned long)-1, 18446744073709551615ULL);
+	for (size_t i = 0; i < N(ll); i++) {
+		SAME_AS_SNPRINTF(a, "%d|%ld|%lld", (int)ll[i], (long)ll[i], ll[i]);
+		SAME_AS_SNPRINTF(a, "n_%s=%lldms", "x", ll[i]);
+	}
+	/* formats that are not simple: vsnprintf writes them */
+	SAME_AS_SNPRINTF(a, "%02x%04x|%03ld|%.*s|%5d|%-3s|", 10, 255, 7L, 2, "abcdef", 42, "a");
+	SAME_AS_SNPRINTF(a, "%lc|%hd|%x|", (wint_t)'w', (short)-3, 3u);
+	SAME_AS_SNPRINTF(a, "%s and %5s", "simple", "then not");
+	/* long results: past the arena block and the buffer's first size */
+	{
+		static char big[30000];
+
+		memset(big, 'q', sizeof(big) - 1);
+		SAME_AS_SNPRINTF(a, "[%s|%d]", big, 12);
+		SAME_AS_SNPRINTF(a, "[%s|%5d]", big, 12);
+	}
+}
+#pragma GCC diagnostic pop
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -491,11 +791,16 @@ int main(void)
 		cmocka_unit_test(buf_html_leaves_utf8_untouched),
 		cmocka_unit_test(buf_html_appends_after_existing_content_and_ignores_null),
 		cmocka_unit_test(buf_url_encodes_all_but_unreserved_characters),
+		cmocka_unit_test(escaping_writers_handle_every_byte_alone_and_in_text),
+		cmocka_unit_test(escaping_writers_pass_invalid_utf8_bytes_and_still_escape_what_follows),
+		cmocka_unit_test(escaping_writers_match_the_reference_across_buffer_growth),
+		cmocka_unit_test(fmt_ll_and_buf_put_ll_write_decimals_without_printf),
 		cmocka_unit_test(buf_printf_and_append_grow_and_stay_terminated),
 		cmocka_unit_test(utf8_valid_accepts_well_formed_and_rejects_malformed),
 		cmocka_unit_test(utf8_valid_checks_exactly_len_bytes),
 		cmocka_unit_test(parse_long_accepts_only_plain_decimals_in_range),
 		cmocka_unit_test(parse_long_rejects_null),
+		cmocka_unit_test(parse_long_equals_its_strtol_rule),
 		cmocka_unit_test_setup_teardown(json_object_escapes_strings_and_writes_null,
 		                                arena_setup, arena_teardown),
 		cmocka_unit_test(buf_json_quotes_and_escapes),
@@ -512,6 +817,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(arena_reset_after_only_a_large_allocation_still_works,
 		                                arena_setup, arena_teardown),
 		cmocka_unit_test_setup_teardown(arena_string_helpers_copy_and_terminate,
+		                                arena_setup, arena_teardown),
+		cmocka_unit_test_setup_teardown(printf_family_equals_snprintf_for_every_kind_of_format,
+		                                arena_setup, arena_teardown),
+		cmocka_unit_test_setup_teardown(arena_printf_in_place_and_past_the_block_end,
+		                                arena_setup, arena_teardown),
+		cmocka_unit_test_setup_teardown(arena_concat_joins_strings_up_to_null,
 		                                arena_setup, arena_teardown),
 	};
 

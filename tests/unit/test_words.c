@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "util.h"
@@ -142,6 +143,67 @@ static void utf8_chars_counts_characters_not_bytes(void **state)
 	assert_int_equal(utf8_chars("\xe2\x82\xac\xf0\x9f\x94\x91"), 2); /* € and a key emoji */
 }
 
+/*
+ * The words are put together without printf: over whole ranges they must
+ * equal what the printf formats of the rule say ("%d %s %d", "%02d:%02d",
+ * "%ld unit[s] ago", "in %ld unit[s]").
+ */
+static const char *const months[12] = {
+	"January", "February", "March", "April", "May", "June", "July", "August",
+	"September", "October", "November", "December",
+};
+
+static void words_equal_their_printf_rule_over_whole_ranges(void **state)
+{
+	static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	static const int years[] = { 1, 9, 10, 99, 100, 999, 1000, 2026, 9999 };
+	char iso[32], want[96];
+
+	for (size_t k = 0; k < N(years); k++) {
+		for (int m = 1; m <= 12; m++) {
+			for (int d = 1; d <= mdays[m - 1]; d++) {
+				int hh = (d * 7) % 24, mm = (d * 13 + m) % 60;
+
+				snprintf(iso, sizeof(iso), "%04d-%02d-%02dT%02d:%02d:00Z", years[k], m, d, hh, mm);
+				snprintf(want, sizeof(want), "%d %s %d", d, months[m - 1], years[k]);
+				assert_string_equal(date_words(*state, iso), want);
+				snprintf(want, sizeof(want), "%d %s %d, %02d:%02d UTC", d, months[m - 1],
+				         years[k], hh, mm);
+				assert_string_equal(datetime_words(*state, iso), want);
+			}
+		}
+	}
+	for (long secs = -5; secs < 40L * 365 * 86400; secs = secs < 200000 ? secs + 7 : secs * 11 / 10) {
+		static const struct { long upto, div; const char *unit; } ago[] = {
+			{ 3600, 60, "minute" }, { 86400, 3600, "hour" }, { 60L * 86400, 86400, "day" },
+			{ 730L * 86400, 30L * 86400, "month" }, { -1, 365L * 86400, "year" },
+		};
+
+		if (secs < 60) {
+			assert_string_equal(ago_words(*state, secs), "just now");
+		} else {
+			size_t i = 0;
+			long n;
+
+			while (ago[i].upto > 0 && secs >= ago[i].upto)
+				i++;
+			n = secs / ago[i].div;
+			snprintf(want, sizeof(want), "%ld %s%s ago", n, ago[i].unit, n == 1 ? "" : "s");
+			assert_string_equal(ago_words(*state, secs), want);
+		}
+		if (secs <= 0) {
+			assert_string_equal(until_words(*state, secs), "expired");
+		} else {
+			long n = secs < 3600 ? (secs + 59) / 60 : secs < 86400 ? (secs + 1800) / 3600
+			                                                        : (secs + 3600) / 86400;
+			const char *unit = secs < 3600 ? "minute" : secs < 86400 ? "hour" : "day";
+
+			snprintf(want, sizeof(want), "in %ld %s%s", n, unit, n == 1 ? "" : "s");
+			assert_string_equal(until_words(*state, secs), want);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -151,6 +213,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ago_words_picks_the_largest_whole_unit, arena_setup, arena_teardown),
 		cmocka_unit_test_setup_teardown(until_words_rounds_towards_what_people_expect, arena_setup, arena_teardown),
 		cmocka_unit_test_setup_teardown(with_article_says_an_before_a_vowel, arena_setup, arena_teardown),
+		cmocka_unit_test_setup_teardown(words_equal_their_printf_rule_over_whole_ranges, arena_setup, arena_teardown),
 		cmocka_unit_test(plan_words_names_the_plans),
 		cmocka_unit_test(utf8_chars_counts_characters_not_bytes),
 	};
