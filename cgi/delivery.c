@@ -23,7 +23,7 @@ static struct {
 	const char *database_url;
 	const char *override;       /* SETTINGS_INTEGRATION_ENDPOINT_OVERRIDE, when honoured */
 	int allow_private;
-	long processes, batch, parallel, lease, tests_per_workspace, poll_ms, disable_after, purge_days;
+	long processes, batch, window, parallel, lease, tests_per_workspace, poll_ms, disable_after, purge_days;
 } cfg;
 
 static struct keyring *ring;
@@ -69,6 +69,7 @@ static int configure(void)
 	}
 	cfg.processes = env_long("SETTINGS_DELIVERY_PROCESSES", 4, 1, 64);
 	cfg.batch = env_long("SETTINGS_DELIVERY_BATCH", 200, 1, 1000);
+	cfg.window = env_long("SETTINGS_DELIVERY_WINDOW", 4 * cfg.batch, 1, 100000);
 	cfg.parallel = env_long("SETTINGS_DELIVERY_PARALLEL", 8, 1, 256);
 	cfg.lease = env_long("SETTINGS_DELIVERY_LEASE_SECONDS", 30, 1, 3600);
 	cfg.tests_per_workspace = env_long("SETTINGS_DELIVERY_TESTS_PER_WORKSPACE", 2, 1, 100);
@@ -297,7 +298,7 @@ struct batch {
 	struct job *jobs;
 	int n, ngroups, *inflight;
 	int *done, ndone, nrecorded;
-	int64_t last_record;
+	int64_t last_record, lease_base;
 };
 
 static struct integ_pool *pool;
@@ -511,41 +512,23 @@ static void record_done(struct batch *b)
 }
 
 /*
- * Before sending: when the batch may outlast half its lease (each
- * integration's messages, SETTINGS_DELIVERY_PARALLEL at a time, each up to
- * its timeout), extend the lease of the whole claim; a delivery whose claim
- * was lost meanwhile is not sent.
+ * Every half lease while the batch is being sent, extend the lease of the
+ * whole claim by the lease and the longest timeout of what is left, so
+ * that no request in flight outlives it; a delivery whose claim was lost
+ * meanwhile (the worker stalled past its lease and another took it) is not
+ * sent.
  */
-static void extend_lease(struct batch *b, int64_t claimed_ms)
+static void extend_lease(struct batch *b)
 {
-	long *worst = calloc((size_t)b->ngroups, sizeof(long));
-	long *msgs = calloc((size_t)b->ngroups, sizeof(long));
 	long longest = 0;
 	char secs[24];
 	const char *p[2];
 	PGresult *x;
 
-	if (worst == NULL || msgs == NULL)
-		abort();
-	for (int i = 0; i < b->n; i++) {
-		struct job *j = &b->jobs[i];
-
-		if (j->state != J_WAIT)
-			continue;
-		msgs[j->group] += j->n;
-		if (j->t.timeout_ms > worst[j->group])
-			worst[j->group] = j->t.timeout_ms;
-	}
-	for (int g = 0; g < b->ngroups; g++) {
-		long t = (msgs[g] + cfg.parallel - 1) / cfg.parallel * worst[g];
-
-		if (t > longest)
-			longest = t;
-	}
-	free(worst);
-	free(msgs);
-	if (now_ms() - claimed_ms + longest <= cfg.lease * 1000L / 2)
-		return;
+	for (int i = 0; i < b->n; i++)
+		if ((b->jobs[i].state == J_WAIT || b->jobs[i].state == J_SENDING) &&
+		    b->jobs[i].t.timeout_ms > longest)
+			longest = b->jobs[i].t.timeout_ms;
 	snprintf(secs, sizeof(secs), "%ld", cfg.lease + longest / 1000 + 1);
 	p[0] = PQgetvalue(b->r, 0, C_CLAIM);
 	p[1] = secs;
@@ -560,6 +543,7 @@ static void extend_lease(struct batch *b, int64_t claimed_ms)
 			j->state = J_LOST;
 	}
 	PQclear(x);
+	b->lease_base = now_ms();
 }
 
 /*
@@ -573,8 +557,8 @@ static void extend_lease(struct batch *b, int64_t claimed_ms)
 
 static int deliver_batch(PGconn *db)
 {
-	char batch_n[24], lease[24], tests[24];
-	const char *p[3] = { batch_n, lease, tests };
+	char batch_n[24], lease[24], tests[24], window[24];
+	const char *p[4] = { batch_n, lease, tests, window };
 	struct batch b;
 	int64_t t0 = now_ms();
 
@@ -587,7 +571,8 @@ static int deliver_batch(PGconn *db)
 	snprintf(batch_n, sizeof(batch_n), "%ld", cfg.batch);
 	snprintf(lease, sizeof(lease), "%ld", cfg.lease);
 	snprintf(tests, sizeof(tests), "%ld", cfg.tests_per_workspace);
-	b.r = run(db, "SELECT * FROM delivery_claim($1::int, $2::int, $3::int)", 3, p);
+	snprintf(window, sizeof(window), "%ld", cfg.window);
+	b.r = run(db, "SELECT * FROM delivery_claim_batch($1::int, $2::int, $3::int, $4::int)", 4, p);
 	if (b.r == NULL)
 		return -1;
 	b.n = PQntuples(b.r);
@@ -625,7 +610,7 @@ static int deliver_batch(PGconn *db)
 			b.jobs[i].state = J_WAIT;
 			job_finish(&b, &b.jobs[i]);
 		}
-	extend_lease(&b, t0);
+	b.lease_base = t0;
 	b.last_record = now_ms();
 	for (;;) {
 		int waiting = 0, rc;
@@ -645,6 +630,8 @@ static int deliver_batch(PGconn *db)
 		}
 		if (!waiting && integ_pool_active(pool) == 0)
 			break;
+		if (now_ms() - b.lease_base >= cfg.lease * 1000L / 2)
+			extend_lease(&b);
 		if (b.ndone - b.nrecorded >= RECORD_BATCH ||
 		    (b.ndone > b.nrecorded && now_ms() - b.last_record >= RECORD_MS))
 			record_done(&b);
@@ -887,7 +874,8 @@ static const char usage[] =
     "       delivery --check-health   check every enabled integration once, then exit\n"
     "\n"
     "Environment: DATABASE_URL, SETTINGS_CREDENTIALS_KEYS, SETTINGS_DELIVERY_PROCESSES,\n"
-    "SETTINGS_DELIVERY_BATCH, SETTINGS_DELIVERY_PARALLEL, SETTINGS_DELIVERY_LEASE_SECONDS,\n"
+    "SETTINGS_DELIVERY_BATCH, SETTINGS_DELIVERY_WINDOW, SETTINGS_DELIVERY_PARALLEL,\n"
+    "SETTINGS_DELIVERY_LEASE_SECONDS, "
     "SETTINGS_DELIVERY_TESTS_PER_WORKSPACE, SETTINGS_DELIVERY_POLL_MS,\n"
     "SETTINGS_DELIVERY_DISABLE_AFTER, SETTINGS_DELIVERY_RETENTION_DAYS (see the README).\n";
 

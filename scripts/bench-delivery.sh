@@ -13,6 +13,7 @@ RPORT=${BENCH_RECEIVER_PORT:-18961}
 ALERTS=${BENCH_ALERTS:-2000}
 RECEIVER=$(cd "$(dirname "$0")/.." && pwd)/build/bench/receiver
 . "$(dirname "$0")/lib.sh"
+. "$ROOT/scripts/bench-lib.sh"
 
 cleanup() {
 	# The receiver first: stack_stop waits for every child.
@@ -44,6 +45,13 @@ SELECT '00000000-0000-0000-0000-000000000001', 'webhook', 'Bench ' || n,
   FROM generate_series(1, 10) n;
 SQL
 psql_super -c "SELECT alert_enqueue('00000000-0000-0000-0000-000000000001', 'error_spike', 'error', NULL, 'Bench ' || n, 'x') FROM generate_series(1, $ALERTS) n" >/dev/null
+# CPU of the worker (its master and sender processes), PostgreSQL and the receiver.
+cpu() {
+	pm=$(head -1 "$VAR/pg/postmaster.pid")
+	echo "$(bench_cpu_ticks $(bench_tree "$VAR/run/delivery.pid"))" \
+		"$(bench_cpu_ticks $pm $(pgrep -P "$pm"))" "$(bench_cpu_ticks "$RECV_PID")"
+}
+pg0=$(cpu | awk '{ print $2 }') rc0=$(cpu | awk '{ print $3 }')
 t0=$(date +%s%N)
 worker_start delivery DATABASE_URL="$(APP_URL)" SETTINGS_ALLOW_PRIVATE_WEBHOOKS=1
 total=$((ALERTS * 10))
@@ -52,6 +60,8 @@ while [ "$(psql_super -tAc "SELECT count(*) FROM integration_deliveries WHERE st
 	if [ $(( ($(date +%s%N) - t0) / 1000000000 )) -gt 600 ]; then echo "gave up after 600 s" >&2; exit 1; fi
 done
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+set -- $(cpu)
+cpu_w=$1 cpu_pg=$(($2 - pg0)) cpu_r=$(($3 - rc0))
 worker_stop delivery
 set -- $(received "$base")
 [ "$1" -ge "$total" ] && [ "$2" = 0 ] ||
@@ -59,4 +69,8 @@ set -- $(received "$base")
 awk -v a="$ALERTS" -v d="$total" -v ms="$ms" -v r="$rps" 'BEGIN {
 	printf "%-34s %9d alerts/s (%d deliveries/s, %.1f s in all)\n", "worker: enqueue to delivered", a * 1000 / ms, d * 1000 / ms, ms / 1000
 	printf "worker deliveries / receiver alone: %.2f\n", d * 1000 / ms / r
+}'
+awk -v d="$total" -v w="$cpu_w" -v p="$cpu_pg" -v r="$cpu_r" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+	f = 1000000 / hz / d
+	printf "CPU per delivery: worker %.0f us, PostgreSQL %.0f us, receiver %.0f us\n", w * f, p * f, r * f
 }'
