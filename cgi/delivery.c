@@ -302,6 +302,8 @@ struct batch {
 };
 
 static struct integ_pool *pool;
+/* This process's deliveries recorded, and how many of them were delivered (said when it stops). */
+static long recorded_total, delivered_total;
 
 /* Prepare job j from row i of the claim; a delivery that cannot be sent is done at once. */
 static void job_prepare(struct batch *b, struct job *j, int i)
@@ -504,6 +506,15 @@ static void record_done(struct batch *b)
 	x = run(b->db, "SELECT delivery_record_batch($1::uuid, $2::uuid[], $3::boolean[], "
 	        "$4::timestamptz[], $5::int[], $6::int[], $7::text[], $8::text[], $9::text[], "
 	        "$10::int)", 10, p);
+	if (x != NULL) {
+		long n = 0;
+
+		parse_long(PQgetvalue(x, 0, 0), 0, 1000000, &n);
+		recorded_total += n;
+		/* (A lost claim records fewer, and which is not known: none counted as delivered.) */
+		for (int d = b->nrecorded; d < b->ndone && n == b->ndone - b->nrecorded; d++)
+			delivered_total += b->jobs[b->done[d]].o.ok;
+	}
 	PQclear(x);
 	for (int k = 0; k < 9; k++)
 		buf_free(&a[k]);
@@ -697,6 +708,8 @@ static int sender(int index)
 	}
 	if (db != NULL)
 		PQfinish(db);
+	fprintf(stderr, "delivery: sender %d stopping: %ld deliveries recorded, %ld delivered\n",
+	        index, recorded_total, delivered_total);
 	return 0;
 }
 
