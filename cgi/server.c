@@ -81,6 +81,27 @@ int server_write(const char *data, size_t len)
 /* Bytes of answer buffer a worker keeps between requests. */
 #define OUT_KEEP (1024 * 1024)
 
+/*
+ * Give free heap memory back to the system once more than OUT_KEEP bytes of
+ * it have come free since the last time. Checked after every request: a
+ * large page frees its answer buffer at the end of its request, but its
+ * request arena only when the next request starts, so the memory comes free
+ * over two requests. Pages already given back still count as free, hence the
+ * mark (lowered when the heap is used again).
+ */
+static void trim_heap(void)
+{
+	static size_t mark;
+	struct mallinfo2 mi = mallinfo2();
+
+	if (mi.fordblks > mark + OUT_KEEP) {
+		malloc_trim(0);
+		mark = mallinfo2().fordblks;
+	} else if (mi.fordblks < mark) {
+		mark = mi.fordblks;
+	}
+}
+
 /* The worker loop: accept, handle, repeat, until told to stop. */
 static void worker_loop(int listen_fd, pid_t master, const struct server_hooks *h)
 {
@@ -121,8 +142,8 @@ static void worker_loop(int listen_fd, pid_t master, const struct server_hooks *
 		if (out.cap > OUT_KEEP) {
 			buf_free(&out);
 			buf_init(&out);
-			malloc_trim(0);
 		}
+		trim_heap();
 		if (h->fatal != NULL && h->fatal())
 			_exit(3);
 		/* The master went away while we were busy (its signal came in_request). */

@@ -181,6 +181,11 @@ if [ "${BENCH_CGI:-1}" != 0 ] && [ -x /usr/sbin/apache2 ]; then
 	[ "$have_pgb" = 1 ] && APACHE_PORT=$((PORT + 4)) PGB_PORT=$PGB_PORT BENCH_CGI_PGBOUNCER=1 \
 		BENCH_SESSION=$session sh "$ROOT/scripts/bench-cgi.sh"
 fi
+# What the backend that a CGI process starts spends (scripts/bench-backend.sh).
+if [ "${BENCH_BACKEND:-1}" != 0 ]; then
+	echo
+	sh "$ROOT/scripts/bench-backend.sh" || echo "backend bench failed"
+fi
 
 # The team page of a 10,000-member workspace beside the seeded one, and the audit
 # log with a million rows (each on its own stack).
