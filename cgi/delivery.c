@@ -178,6 +178,11 @@ static int fan_out(PGconn *db)
 	if (b == NULL)
 		return -1;
 	PQclear(b);
+	/* workspaces first, before alert_events (see 016_delivery_batch). */
+	b = run(db, "SELECT 1 FROM workspaces LIMIT 0", 0, NULL);
+	if (b == NULL)
+		goto fail;
+	PQclear(b);
 	r = run(db, "SELECT * FROM alert_claim(500)", 0, NULL);
 	if (r == NULL)
 		goto fail;

@@ -1,7 +1,12 @@
 -- 016_delivery_batch: the delivery worker claims, fans out and records in
 -- batches: one statement per batch instead of one per alert or delivery.
--- Same rules as 014's one-at-a-time functions (which stay, for --once and
--- older workers).
+-- Same rules as 014's one-at-a-time functions (which stay, for older
+-- workers).
+--
+-- Each function first takes its lock on workspaces (an empty read), before
+-- the delivery tables: the order in which a TRUNCATE ... CASCADE or other
+-- whole-table lock from workspaces down takes them, so the two wait for
+-- each other instead of deadlocking.
 
 -- Fan-out of many alerts at once: one delivery per (alert, integration)
 -- pair (the pairs the worker's filters chose; an integration of another
@@ -18,6 +23,7 @@ AS $$
 DECLARE
     n integer;
 BEGIN
+    PERFORM 1 FROM workspaces LIMIT 0;
     INSERT INTO integration_deliveries (workspace_id, integration_id, alert_id, event_type,
                                         severity, agent, title, body, max_attempts)
     SELECT e.workspace_id, i.id, e.id, e.alert_type, e.severity, e.agent, e.title, e.body,
@@ -53,6 +59,7 @@ RETURNS TABLE(delivery_id uuid, claim_id uuid, attempt integer, max_attempts int
     SECURITY DEFINER
     SET search_path = public, pg_temp
 AS $$
+    SELECT count(*) FROM (SELECT 1 FROM workspaces LIMIT 0) w;
     SELECT pg_advisory_xact_lock(hashtext('delivery_claim'));
     WITH due AS (
         SELECT d.id, d.integration_id, d.workspace_id, d.is_test, d.next_attempt_at,
@@ -174,6 +181,7 @@ DECLARE
     v_error text[];
     v_delivery uuid[];
 BEGIN
+    PERFORM 1 FROM workspaces LIMIT 0;
     -- The deliveries and their attempts first (rows of this claim only);
     -- the integrations' rows are locked last, for as short a time as possible.
     WITH r AS (
