@@ -10,7 +10,7 @@
 #define ACTIVITY_SHOWN 10
 
 static const struct stmt stmts[] = {
-	/* The person's live sessions (as auth_session_context() accepts them), this one first. */
+	/* The person's live sessions (as auth_session() accepts them), this one first. */
 	{ "account_sessions",
 	  "SELECT id, user_agent, host(ip), "
 	  "       to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"'), "

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "app.h"
-#include "cache.h"
 #include "crypto.h"
 #include "db.h"
 #include "server.h"
@@ -65,7 +64,6 @@ static void config_load(void)
 	app_config.lock_timeout_ms = env_long("SETTINGS_LOCK_TIMEOUT_MS", 3000, 0, 3600000);
 	app_config.statement_timeout_ms = env_long("SETTINGS_STATEMENT_TIMEOUT_MS", 5000, 0, 3600000);
 	app_config.bcrypt_cost = (int)env_long("BCRYPT_COST", 11, 4, 16);
-	app_config.page_cache = (int)env_long("SETTINGS_PAGE_CACHE", 1, 0, 1);
 }
 
 static int load_template(const char *name);
@@ -227,41 +225,27 @@ static const char *session_hash(struct ctx *c)
 	return c->token_hash;
 }
 
-static int cache_take_check(struct ctx *c, const PGresult *r);
-
 /*
- * Resolve the session cookie (and, with slug, the membership) in one call.
- * The database function also sets app.current_workspace_id for this
- * transaction, which row-level security reads. It goes in one round trip
- * with BEGIN and, when the page cache needs them, the versions
- * (auth_page_check, read first so that the page's data is at least as new
- * as they are), and with pre, the page's read and COMMIT. 0 ok (session may
- * be NULL), -1 on database failure.
+ * Resolve the session cookie (and, with slug, the membership) in one
+ * statement, auth_session(), which also sets app.current_workspace_id for
+ * this transaction, which row-level security reads. It goes in one round
+ * trip with BEGIN and, with pre, the page's read and COMMIT. It writes
+ * nothing: when the activity stamps are due, c->stamp_due says so and
+ * handle() writes them after the transaction (session_touch). 0 ok
+ * (session may be NULL), -1 on database failure.
  */
 static int session_load(struct ctx *c, const char *slug, const struct prefetch *pre)
 {
 	char idle[24];
 	const char *params[3];
-	struct prefetch more[2];
-	PGresult *r, *res[2];
-	int broken, n = 0, check_at = -1, pre_at = -1;
+	PGresult *r, *res[1];
+	int broken, n = pre != NULL ? 1 : 0;
 
 	snprintf(idle, sizeof(idle), "%ld", app_config.session_idle_seconds);
 	params[0] = session_hash(c);
 	params[1] = slug;
 	params[2] = idle;
-	if (c->cache_ident != NULL && c->cache_valid == NULL && params[0] != NULL) {
-		memset(&more[n], 0, sizeof(more[n]));
-		more[n].stmt = "page_check";
-		more[n].nparams = 3;
-		memcpy(more[n].params, params, sizeof(params));
-		check_at = n++;
-	}
-	if (pre != NULL) {
-		more[n] = *pre;
-		pre_at = n++;
-	}
-	r = db_begin_exec(c, "session_context", 3, params, more, n, pre != NULL, res, &broken);
+	r = db_begin_exec(c, "session_context", 3, params, pre, n, pre != NULL, res, &broken);
 	if (r == NULL && broken) {
 		/*
 		 * The server restarted since our last request: reconnect once. The
@@ -271,16 +255,12 @@ static int session_load(struct ctx *c, const char *slug, const struct prefetch *
 		db_close();
 		c->tx = TX_AUTO;
 		if (db_ensure() == 0)
-			r = db_begin_exec(c, "session_context", 3, params, more, n, pre != NULL, res, &broken);
+			r = db_begin_exec(c, "session_context", 3, params, pre, n, pre != NULL, res, &broken);
 	}
 	if (r == NULL)
 		return -1;
-	if (pre_at >= 0)
-		c->prefetched = res[pre_at];
-	if (check_at >= 0) {
-		cache_take_check(c, res[check_at]);
-		PQclear(res[check_at]);
-	}
+	if (pre != NULL)
+		c->prefetched = res[0];
 	if (PQntuples(r) == 1) {
 		struct session *s = arena_alloc(c->arena, sizeof(*s));
 
@@ -301,9 +281,32 @@ static int session_load(struct ctx *c, const char *slug, const struct prefetch *
 			c->ws = w->role != ROLE_NONE ? w : NULL;
 		}
 		fill_switcher(c, db_value(c, r, 0, 10));
+		c->stamp_due = strcmp(PQgetvalue(r, 0, 11), "t") == 0;
 	}
 	PQclear(r);
 	return 0;
+}
+
+/*
+ * The activity stamps (the session's last_seen_at, the membership's
+ * last_active_at), at most once a minute, after the request's transaction
+ * has ended: a stamp never holds a row while the request waits for
+ * another, and a GET that is not due writes nothing. Best effort.
+ */
+static void session_touch(struct ctx *c)
+{
+	const char *params[2];
+	PGresult *r;
+
+	if (!c->stamp_due || c->session == NULL || c->db_failed || db_conn() == NULL ||
+	    PQtransactionStatus(db_conn()) != PQTRANS_IDLE)
+		return;
+	params[0] = c->session->id;
+	params[1] = c->ws != NULL ? c->ws->member_id : NULL;
+	r = db_run("session_touch", 2, params);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		app_log(c, "sql session_touch: %s", PQresultErrorMessage(r));
+	PQclear(r);
 }
 
 /* Start a session for user_id: new token, new CSRF value, cookie. 0 ok. */
@@ -585,104 +588,6 @@ static void redirect_to_login(struct ctx *c)
 }
 
 /*
- * The page cache (cache.c). A GET whose route allows it is known by the
- * SHA-256 of its session cookie and its address. When this worker kept an
- * answer for it in the current minute, one statement outside any
- * transaction, auth_page_check(), validates the session and reads the
- * versions of everything the page shows (011_page_versions); if they are
- * the ones the answer was kept under, it is sent again as it was: returns 1
- * with c->cached set. Otherwise the request takes the full path, which
- * reads the versions in its own round trip when it does not have them yet
- * (session_load), and handle() keeps its answer when it is a plain 200 that
- * sets no cookie.
- *
- * Why this is never stale: the versions are bumped by the transactions that
- * change the data, and the page kept under them was read after they were
- * (a later snapshot can only be newer). Why it never leaks: the identity is
- * the session cookie's own hash, and a kept page is only ever the answer to
- * that session. Access is checked every time: an expired or signed-out
- * session, or a change to the person's membership (which moves
- * team_version), falls through to the full path, which answers as always.
- */
-static int cache_lookup(struct ctx *c, const struct route *route)
-{
-	const char *hash, *prev, *params[3];
-	PGresult *r;
-	int fresh;
-
-	if (cookie_get(c, "notice") != NULL || !route->cacheable(c) || (hash = session_hash(c)) == NULL)
-		return 0;
-	c->cache_minute = arena_printf(c->arena, "%lld ", (long long)(time(NULL) / 60));
-	c->cache_ident = arena_printf(c->arena, "%s %s %s?%s", hash, c->req->https ? "https" : "http",
-	                              c->req->path, c->req->query);
-	/* Nothing kept this minute: the full path reads the versions with the session. */
-	prev = cache_valid_of(c->cache_ident);
-	if (prev == NULL || strncmp(prev, c->cache_minute, strlen(c->cache_minute)) != 0 ||
-	    db_ensure() != 0)
-		return 0;
-	params[0] = hash;
-	params[1] = (route->flags & ROUTE_WORKSPACE) ? c->req->capture[0] : NULL;
-	params[2] = arena_printf(c->arena, "%ld", app_config.session_idle_seconds);
-	r = db_run("page_check", 3, params);
-	if (PQresultStatus(r) == PGRES_FATAL_ERROR && db_timed_out(r)) {
-		/* Waiting again on the full path would double the wait: the 503 page now. */
-		app_log(c, "sql page_check: %s", PQresultErrorMessage(r));
-		PQclear(r);
-		c->db_failed = 1;
-		return 1;
-	}
-	fresh = cache_take_check(c, r);
-	PQclear(r);
-	/* Due for its activity stamp (not fresh): only the full path writes it. */
-	if (fresh)
-		c->cached = cache_get(c->cache_ident, c->cache_valid, &c->cached_len);
-	return c->cached != NULL;
-}
-
-/*
- * auth_page_check's answer into c->cache_valid ("minute user ctx_version
- * workspace team_version") and c->cache_ws. Returns 1 when the session is
- * fresh (its activity stamp not due). Without a valid session (or, for a
- * workspace page, a live workspace), nothing will be kept: cache_ident
- * goes.
- */
-static int cache_take_check(struct ctx *c, const PGresult *r)
-{
-	enum { K_SESSION, K_USER, K_CTX, K_WS, K_TEAM, K_FRESH, K__MAX };
-	char *k[K__MAX];
-
-	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 ||
-	    record_split(arena_strdup(c->arena, PQgetvalue(r, 0, 0)), k, K__MAX) != 0 ||
-	    k[K_SESSION] == NULL || k[K_USER] == NULL || k[K_CTX] == NULL ||
-	    (k[K_WS] == NULL) != (k[K_TEAM] == NULL)) {
-		if (PQresultStatus(r) != PGRES_TUPLES_OK)
-			app_log(c, "sql page_check: %s", PQresultErrorMessage(r));
-		c->cache_ident = NULL;
-		return 0;
-	}
-	c->cache_valid = arena_printf(c->arena, "%s%s %s %s %s", c->cache_minute, k[K_USER],
-	                              k[K_CTX], k[K_WS] ? k[K_WS] : "-", k[K_TEAM] ? k[K_TEAM] : "-");
-	c->cache_ws = k[K_WS];
-	return k[K_FRESH] != NULL && strcmp(k[K_FRESH], "t") == 0;
-}
-
-/* After the full path: keep the answer when it is the page for the checked session. */
-static void cache_store(const struct ctx *c, const struct buf *out)
-{
-	const char *h = c->resp->headers.data;
-
-	if (c->cache_ident == NULL || c->cache_valid == NULL || c->db_failed ||
-	    c->resp->status != 200 || c->session == NULL ||
-	    (h != NULL && strstr(h, "Set-Cookie:") != NULL))
-		return;
-	/* The page is for the workspace whose version was read (or for none). */
-	if ((c->cache_ws == NULL) != (c->ws == NULL) ||
-	    (c->cache_ws != NULL && strcmp(c->ws->id, c->cache_ws) != 0))
-		return;
-	cache_put(c->cache_ident, c->cache_valid, out->data, out->len);
-}
-
-/*
  * 404 for an address no route knows. Someone signed in still gets their
  * layout and a way back to their own workspace (error.tmpl), so the session
  * is looked up here too; the transaction it opens is rolled back.
@@ -732,9 +637,6 @@ static void dispatch(struct ctx *c)
 		return;
 	}
 	http_validate(c->req, route->fields, route->nfields);
-	if (route->cacheable != NULL && app_config.page_cache && strcmp(method, "GET") == 0 &&
-	    cache_lookup(c, route))
-		return;
 
 	if (!(route->flags & ROUTE_NO_DB_TX)) {
 		int rc = db_ensure();
@@ -834,14 +736,6 @@ static void handle(char **envp, http_reader read, void *read_ctx, struct buf *ou
 		                             : "The request could not be understood.");
 	else
 		dispatch(&c);
-	if (c.cached != NULL) {
-		buf_append(out, c.cached, c.cached_len);
-		fprintf(stderr, "[%s] %s %s 200 %lldms cached\n", id, req.method, req.path,
-		        (long long)(now_ms() - t0));
-		resp_free(&resp);
-		return;
-	}
-
 	PQclear(c.prefetched);
 	c.prefetched = NULL;
 	if (db_conn() != NULL && PQtransactionStatus(db_conn()) != PQTRANS_IDLE) {
@@ -872,11 +766,11 @@ static void handle(char **envp, http_reader read, void *read_ctx, struct buf *ou
 		c.vars = tvars_new(req_arena);
 		page_error(&c, 503, "The service is temporarily unavailable. Please try again in a moment.");
 	}
+	session_touch(&c);
 	if (strcmp(req.method, "HEAD") == 0)
 		buf_reset(&resp.body);
 	if (!resp.streamed)
 		resp_serialise(&resp, out);
-	cache_store(&c, out);
 	fprintf(stderr, "[%s] %s %s %d %lldms\n", id, req.method ? req.method : "-",
 	        req.path ? req.path : "-", resp.status, (long long)(now_ms() - t0));
 	resp_free(&resp);

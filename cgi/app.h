@@ -72,7 +72,7 @@ enum route_flags {
 struct prefetch {
 	const char *stmt;
 	int nparams;
-	const char *params[6];
+	const char *params[8];
 };
 
 /*
@@ -90,14 +90,6 @@ struct route {
 	size_t nfields;
 	/* Optional, GET only: fill p and return 1 to prefetch, 0 to skip. */
 	int (*prefetch)(struct ctx *c, struct prefetch *p);
-	/*
-	 * Optional, GET only: the route's answers may come from the page cache
-	 * (app.c) when this returns 1 for the request. Only for pages whose
-	 * every input is the session, the address, workspaces.team_version,
-	 * users.ctx_version and the minute (011_page_versions): anything else
-	 * that changes the page (a one-time cookie, say) must make it return 0.
-	 */
-	int (*cacheable)(struct ctx *c);
 };
 
 /* A prepared statement: prepared once per connection, run by name. */
@@ -134,12 +126,7 @@ struct ctx {
 	int db_failed;                     /* a statement failed: answer 503 */
 	PGresult *prefetched;              /* the route's prefetch result, or NULL */
 	int tx;                            /* TX_AUTO, TX_COMMIT or TX_ROLLBACK */
-	/* The page cache (app.c): the answer found (cached, cached_len), or else
-	 * where this one may be kept (cache_ident; cache_valid once the versions
-	 * are read, for workspace cache_ws; cache_minute "N " is its start). */
-	const char *cached;
-	size_t cached_len;
-	const char *cache_ident, *cache_valid, *cache_ws, *cache_minute;
+	int stamp_due;                     /* the session's activity stamps are due (app.c) */
 	const char *token_hash;            /* session_hash() (app.c), once computed */
 	int token_hashed;
 };
@@ -160,7 +147,6 @@ struct config {
 	long lock_timeout_ms;             /* per connection: lock_timeout */
 	long statement_timeout_ms;        /* per connection: statement_timeout */
 	int bcrypt_cost;
-	int page_cache;                    /* 0: render every view (SETTINGS_PAGE_CACHE=0) */
 	int db_unnamed;                    /* 1: no prepared statements (SETTINGS_DB_STATEMENTS) */
 };
 extern struct config app_config;

@@ -13,10 +13,11 @@
 #define STRIPE_MAX_ID 255
 
 /*
- * The billing cycle rolls over on read: every owner request of this page
- * (GET and POST) first calls billing_rollover() (sql/008_billing) inside
- * the request's transaction; it locks the billing row only when the cycle
- * has ended, records the old trace count in usage_history, resets the
+ * The billing cycle rolls over on read, when it is due: a GET reads the
+ * billing row, which says whether its cycle has ended, and only then calls
+ * billing_rollover() (sql/008_billing) inside the request's transaction
+ * and reads the row again; every owner POST calls it after locking the
+ * row. It records the old trace count in usage_history, resets the
  * counter and advances the cycle. `billing --rollover` does the same for
  * every workspace (billing_rollover_due()) and is meant for cron, so that
  * cycles close even when nobody opens the page.
@@ -53,7 +54,7 @@ static const struct stmt stmts[] = {
 	  "SELECT closed_start, closed_end, closed_traces FROM billing_rollover($1::uuid)" },
 	/* The workspace's team lock comes first, as in every team change (team.c):
 	 * a plan change reads seats in use and writes the seat limit, which
-	 * moves workspaces.team_version (011_page_versions). */
+	 * changes what the team page shows. */
 	{ "billing_team_lock", "SELECT 1 FROM workspaces WHERE id = $1::uuid FOR NO KEY UPDATE" },
 	{ "billing_lock", "SELECT id FROM billing_config WHERE workspace_id = $1::uuid FOR UPDATE" },
 	/* Prices are the row's (what the workspace pays); one the row lacks
@@ -80,7 +81,11 @@ static const struct stmt stmts[] = {
 	  "       bc.cancellation_effective_date, "
 	  "       (bc.trial_ends_at AT TIME ZONE 'UTC')::date, "
 	  "       ceil(extract(epoch FROM bc.trial_ends_at - now()) / 86400)::bigint, "
-	  "       bc.payment_method_brand, bc.payment_method_last4 "
+	  "       bc.payment_method_brand, bc.payment_method_last4, "
+	  /* The cycle has ended: billing_rollover() is due (billing_load). */
+	  "       coalesce(bc.billing_cycle_end, "
+	  "                (bc.billing_cycle_start + interval '1 month' - interval '1 day')::date) "
+	  "       < current_date "
 	  "  FROM billing_config bc "
 	  "  LEFT JOIN plan_catalog pc ON pc.plan_type = bc.plan_type "
 	  " WHERE bc.workspace_id = $1::uuid" },
@@ -197,7 +202,7 @@ enum {
 	B_TRACES_LIMIT, B_MEMBERS_LIMIT, B_KEYS_LIMIT, B_RETENTION, B_CUSTOM_LIMIT,
 	B_TRACES, B_MEMBERS, B_KEYS, B_CUSTOM, B_PENDING, B_OVERAGE,
 	B_CYCLE_START, B_CYCLE_END, B_CYCLE_RESET, B_NEXT, B_AUTO_RENEW, B_CANCEL, B_CANCEL_DATE,
-	B_TRIAL_END, B_TRIAL_DAYS, B_BRAND, B_LAST4, B__MAX
+	B_TRIAL_END, B_TRIAL_DAYS, B_BRAND, B_LAST4, B_DUE, B__MAX
 };
 
 /* Columns of plan_catalog / plan_find. */
@@ -353,19 +358,30 @@ static int billing_lock(struct ctx *c)
 	return n == 1;
 }
 
-/* Read the billing row: 1 found, 0 none, -1 error. */
+/*
+ * Read the billing row: 1 found, 0 none, -1 error. When its cycle has
+ * ended, close it first (billing_rollover) and read the row again: a read
+ * writes only when a rollover is due.
+ */
 static int billing_load(struct ctx *c, struct billing *b)
 {
 	const char *params[1] = { c->ws->id };
-	PGresult *r = db_exec(c, "billing_load", 1, params, NULL);
-	int found;
+	int found = 0;
 
-	if (r == NULL)
-		return -1;
-	found = PQntuples(r) == 1;
-	for (int i = 0; found && i < B__MAX; i++)
-		b->v[i] = db_value(c, r, 0, i);
-	PQclear(r);
+	for (int pass = 0; pass < 2; pass++) {
+		PGresult *r = db_exec(c, "billing_load", 1, params, NULL);
+
+		if (r == NULL)
+			return -1;
+		found = PQntuples(r) == 1;
+		for (int i = 0; found && i < B__MAX; i++)
+			b->v[i] = db_value(c, r, 0, i);
+		PQclear(r);
+		if (!found || !text_is(b->v[B_DUE], "t") || pass == 1)
+			break;
+		if (rollover(c) != 0)
+			return -1;
+	}
 	return found;
 }
 
@@ -586,8 +602,6 @@ static void billing_show(struct ctx *c, int status)
 /* GET /w/{slug}/settings/billing: the page (owners only). 200; 403 for other roles. */
 static void billing_get(struct ctx *c)
 {
-	if (rollover(c) != 0)
-		return;
 	billing_show(c, 200);
 }
 
@@ -782,7 +796,7 @@ static void plan_post(struct ctx *c)
 		resp_redirect(c->resp, billing_path(c));
 		return;
 	}
-	if (is_post ? !billing_begin(c) : rollover(c) != 0)
+	if (is_post && !billing_begin(c))
 		return;
 	form_keep(c);
 	if (interval == NULL) {
@@ -863,7 +877,7 @@ static void cancel_get(struct ctx *c)
 	struct billing b;
 	int found;
 
-	if (rollover(c) != 0 || (found = billing_load(c, &b)) < 0)
+	if ((found = billing_load(c, &b)) < 0)
 		return;
 	if (!found) {
 		page_error(c, 404, "This workspace has no billing account.");

@@ -34,8 +34,12 @@ static int set_timeouts(void)
 
 	snprintf(lock, sizeof(lock), "%ld", app_config.lock_timeout_ms);
 	snprintf(stmt, sizeof(stmt), "%ld", app_config.statement_timeout_ms);
+	/* No JIT and no parallel workers: a page's statements run in well under
+	 * a millisecond, and compiling one, or starting workers for a branch
+	 * that its one-time filter will skip, costs tens of milliseconds. */
 	r = PQexecParams(conn, "SELECT set_config('lock_timeout', $1, false), "
-	                 "set_config('statement_timeout', $2, false)",
+	                 "set_config('statement_timeout', $2, false), set_config('jit', 'off', false), "
+	                 "set_config('max_parallel_workers_per_gather', '0', false)",
 	                 2, NULL, params, NULL, NULL, 0);
 	ok = PQresultStatus(r) == PGRES_TUPLES_OK;
 	if (!ok)
@@ -56,12 +60,13 @@ static const struct stmt common_stmts[] = {
 	{ "health", "SELECT 1" },
 	/* Where an error page sends someone signed in: the workspace sign-in leads to. */
 	{ "home_workspace", "SELECT slug, name FROM auth_user_workspaces($1::uuid) LIMIT 1" },
+	/* The session, the membership and the switcher, and the RLS context (015). */
 	{ "session_context",
 	  "SELECT session_id, user_id, user_email, user_name, csrf_token, "
-	  "workspace_id, workspace_name, workspace_slug, member_id, member_role, workspaces "
-	  "FROM auth_session_context($1, $2, $3::int)" },
-	/* One composite value, not a FROM item: no function scan, half the cost. */
-	{ "page_check", "SELECT auth_page_check($1, $2, $3::int)" },
+	  "workspace_id, workspace_name, workspace_slug, member_id, member_role, workspaces, "
+	  "stamp_due FROM auth_session($1, $2, $3::int)" },
+	/* The activity stamps, when session_context says they are due (outside any transaction). */
+	{ "session_touch", "SELECT auth_session_touch($1::uuid, $2::uuid)" },
 	{ "session_create",
 	  "INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at, user_agent, ip) "
 	  "VALUES ($1, $2::uuid, $3, now() + $4::int * interval '1 second', $5, $6::inet)" },

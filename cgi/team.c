@@ -25,126 +25,135 @@
  * row-level security policy that limits settings_app to it anyway.
  */
 
-/* One list row, the same columns in every section. */
-#define ROW_COLS \
-	"tm.id::text AS id, " \
-	"(CASE WHEN tm.status = 'pending' THEN coalesce(tm.invitation_email, u.email) " \
-	"      ELSE u.email END)::text AS email, " \
-	"u.full_name::text AS name, tm.role::text AS role, " \
-	"to_char(coalesce(tm.accepted_at, tm.created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS joined, " \
-	"to_char(tm.last_active_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_active, " \
-	"floor(extract(epoch FROM now() - tm.last_active_at))::bigint AS last_active_age, " \
-	"coalesce(nullif(inv.full_name, ''), inv.email)::text AS inviter, " \
-	"to_char(tm.invitation_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS expires_at, " \
-	"floor(extract(epoch FROM tm.invitation_expires_at - now()))::bigint AS expires_in "
-
-/*
- * The workspace of the page statements: $1 when the caller passes it, else
- * the one the session lookup set for this transaction (the prefetched GET,
- * which is sent before the workspace id is known; see team_prefetch).
- */
-#define WS "coalesce($1::uuid, nullif(current_setting('app.current_workspace_id', true), '')::uuid)"
-
-/* The membership columns ROW_COLS reads, as tm. */
-#define TM_COLS(t) \
-	t ".id, " t ".user_id, " t ".role, " t ".status, " t ".invitation_email, " \
-	t ".accepted_at, " t ".created_at, " t ".last_active_at, " t ".invited_by, " \
-	t ".invitation_expires_at"
-
-/*
- * The person and the inviter of each row: one key lookup each. OFFSET 0
- * keeps the planner from trading 51 lookups for a scan of the whole users
- * table, which its cost model (uncached disk) can prefer for big tables.
- */
-#define ROW_JOINS \
-	"CROSS JOIN LATERAL (SELECT x.email, x.full_name FROM users x " \
-	"  WHERE x.id = tm.user_id OFFSET 0) u " \
-	"LEFT JOIN LATERAL (SELECT x.email, x.full_name FROM users x " \
-	"  WHERE x.id = tm.invited_by OFFSET 0) inv ON true "
-
-/*
- * One section, in join order: idx_team_members_workspace_status_joined
- * serves the order and the page ($2 offset, PAGE_FETCH rows) comes straight
- * off it, so a page reads its rows plus the skipped index entries, whatever
- * the size of the workspace. seq keeps the order through the UNION.
- */
-#define SECTION(ord, status, dir) \
-	"(SELECT " ord " AS ord, row_number() OVER () AS seq, s.* FROM (SELECT " ROW_COLS \
-	"FROM (SELECT " TM_COLS("p") " FROM team_members p " \
-	"      WHERE p.workspace_id = " WS " AND p.status = '" status "' " \
-	"      AND p.deleted_at IS NULL " \
-	"      ORDER BY coalesce(p.accepted_at, p.created_at) " dir ", p.id " dir " " \
-	"      LIMIT " PAGE_FETCH " OFFSET $2::int) tm " ROW_JOINS \
-	"ORDER BY coalesce(tm.accepted_at, tm.created_at) " dir ", tm.id " dir ") s)"
-
-/* The same over the matches of a search (the CTE m of team_page_search). */
-#define SECTION_MATCHED(ord, status, dir) \
-	"(SELECT " ord " AS ord, row_number() OVER () AS seq, s.* FROM (SELECT " ROW_COLS \
-	"FROM (SELECT m.id, m.joined_at FROM m WHERE m.status = '" status "' " \
-	"      ORDER BY m.joined_at " dir ", m.id " dir " LIMIT " PAGE_FETCH " OFFSET $2::int) q " \
-	"CROSS JOIN LATERAL (SELECT " TM_COLS("p") " FROM team_members p " \
-	"  WHERE p.id = q.id AND p.workspace_id = " WS " OFFSET 0) tm " ROW_JOINS \
-	"ORDER BY q.joined_at " dir ", q.id " dir ") s)"
-
-#define SECTIONS(section) \
-	"LEFT JOIN LATERAL (" \
-	section("1", "active", "ASC") " UNION ALL " \
-	section("2", "pending", "DESC") " UNION ALL " \
-	section("3", "inactive", "ASC") \
-	") l ON true ORDER BY l.ord, l.seq"
-
-#define COUNT_WHERE(status) \
-	"FROM team_members c WHERE c.workspace_id = " WS " AND c.status = '" status "' " \
-	"AND c.deleted_at IS NULL"
-
-/* Active members: the trigger-kept counter (005_counters), counted only without one. */
-#define ACTIVE_COUNT \
-	"coalesce((SELECT bc.team_members_current FROM billing_config bc " \
-	"          WHERE bc.workspace_id = " WS "), " \
-	"         (SELECT count(*) " COUNT_WHERE("active") "))"
-
-/* Seats in use are active members plus pending invitations, whatever the search. */
-#define SEATS_AND_OWNERS \
-	"(SELECT count(*) " COUNT_WHERE("active") " AND c.role = 'owner') AS n_owners, " \
-	"(SELECT bc.team_members_limit FROM billing_config bc " \
-	"  WHERE bc.workspace_id = " WS ") AS seats_limit, " \
-	ACTIVE_COUNT " + (SELECT count(*) " COUNT_WHERE("pending") ") AS n_seats "
-
-/*
- * Members whose name or email contains the search ($3, an ILIKE pattern),
- * found once: the trigram indexes of 007_team (when pg_trgm is installed)
- * find the matching users, then each one's membership is one probe of the
- * (workspace_id, user_id, deleted_at) key; OFFSET 0 keeps the planner from
- * turning that into a scan of every member of a large workspace.
- */
-#define MATCHED \
-	"WITH m AS MATERIALIZED (SELECT tm.id, tm.status, tm.joined_at " \
-	"FROM users u CROSS JOIN LATERAL (SELECT t.id, t.status, " \
-	"  coalesce(t.accepted_at, t.created_at) AS joined_at FROM team_members t " \
-	"  WHERE t.workspace_id = " WS " AND t.user_id = u.id AND t.deleted_at IS NULL " \
-	"  OFFSET 0) tm " \
-	"WHERE u.email ILIKE $3 OR u.full_name ILIKE $3) "
-
 static const struct stmt stmts[] = {
-	/* The whole page in one statement: counts, then up to three sections. */
+	/*
+	 * The whole page in one statement: the counts, then up to three
+	 * sections of PAGE_SIZE + 1 rows ($2 rows skipped in each). The
+	 * workspace is $1, or (the prefetched GET, sent before the id is known)
+	 * the one the session check set for this transaction, read once. Each
+	 * section's page comes off idx_team_members_workspace_status_joined_ids
+	 * by an index-only scan, so a deep page skips index entries, not rows;
+	 * only the rows shown are read, with their person and inviter. The
+	 * extra row says a next page exists; the constant LIMIT lets the
+	 * generic plan count on a handful of rows.
+	 */
 	{ "team_page",
-	  "SELECT k.*, l.* FROM (SELECT " ACTIVE_COUNT " AS n_active, "
-	  "(SELECT count(*) " COUNT_WHERE("pending") ") AS n_pending, "
-	  "(SELECT count(*) " COUNT_WHERE("inactive") ") AS n_inactive, "
-	  SEATS_AND_OWNERS ") k " SECTIONS(SECTION) },
-	/* The same for a search ($3 is an ILIKE pattern): counts of the matches. */
+	  "WITH ws AS MATERIALIZED ("
+	  "  SELECT coalesce($1::uuid, nullif(current_setting('app.current_workspace_id', true), '')::uuid) AS id), "
+	  "page AS MATERIALIZED ("
+	  "  (SELECT 1 AS ord, row_number() OVER () AS seq, a.id FROM ("
+	  "     SELECT t.id FROM team_members t "
+	  "      WHERE t.workspace_id = (SELECT id FROM ws) AND t.status = 'active' AND t.deleted_at IS NULL "
+	  "      ORDER BY coalesce(t.accepted_at, t.created_at), t.id LIMIT 51 OFFSET $2::int) a) "
+	  "  UNION ALL "
+	  "  (SELECT 2, row_number() OVER (), p.id FROM ("
+	  "     SELECT t.id FROM team_members t "
+	  "      WHERE t.workspace_id = (SELECT id FROM ws) AND t.status = 'pending' AND t.deleted_at IS NULL "
+	  "      ORDER BY coalesce(t.accepted_at, t.created_at) DESC, t.id DESC LIMIT 51 OFFSET $2::int) p) "
+	  "  UNION ALL "
+	  "  (SELECT 3, row_number() OVER (), i.id FROM ("
+	  "     SELECT t.id FROM team_members t "
+	  "      WHERE t.workspace_id = (SELECT id FROM ws) AND t.status = 'inactive' AND t.deleted_at IS NULL "
+	  "      ORDER BY coalesce(t.accepted_at, t.created_at), t.id LIMIT 51 OFFSET $2::int) i)) "
+	  "SELECT k.n_active, k.n_pending, k.n_inactive, k.n_owners, k.seats_limit, "
+	  "       k.n_active + k.n_pending AS n_seats, l.* "
+	  "  FROM (SELECT coalesce(bc.team_members_current, "
+	  "                        (SELECT count(*) FROM team_members c WHERE c.workspace_id = ws.id "
+	  "                            AND c.status = 'active' AND c.deleted_at IS NULL)) AS n_active, "
+	  "               (SELECT count(*) FROM team_members c WHERE c.workspace_id = ws.id "
+	  "                   AND c.status = 'pending' AND c.deleted_at IS NULL) AS n_pending, "
+	  "               (SELECT count(*) FROM team_members c WHERE c.workspace_id = ws.id "
+	  "                   AND c.status = 'inactive' AND c.deleted_at IS NULL) AS n_inactive, "
+	  "               (SELECT count(*) FROM team_members c WHERE c.workspace_id = ws.id "
+	  "                   AND c.status = 'active' AND c.role = 'owner' AND c.deleted_at IS NULL) AS n_owners, "
+	  "               bc.team_members_limit AS seats_limit "
+	  "          FROM ws LEFT JOIN billing_config bc ON bc.workspace_id = ws.id OFFSET 0) k "
+	  "  LEFT JOIN LATERAL ("
+	  "       SELECT pg.ord, pg.seq, tm.id::text AS id, "
+	  "              (CASE WHEN tm.status = 'pending' THEN coalesce(tm.invitation_email, u.email) "
+	  "                    ELSE u.email END)::text AS email, "
+	  "              u.full_name::text AS name, tm.role::text AS role, "
+	  "              to_char(coalesce(tm.accepted_at, tm.created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS joined, "
+	  "              to_char(tm.last_active_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_active, "
+	  "              floor(extract(epoch FROM now() - tm.last_active_at))::bigint AS last_active_age, "
+	  "              coalesce(nullif(inv.full_name, ''), inv.email)::text AS inviter, "
+	  "              to_char(tm.invitation_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS expires_at, "
+	  "              floor(extract(epoch FROM tm.invitation_expires_at - now()))::bigint AS expires_in "
+	  "         FROM page pg "
+	  "        CROSS JOIN LATERAL (SELECT x.* FROM team_members x WHERE x.id = pg.id OFFSET 0) tm "
+	  "        CROSS JOIN LATERAL (SELECT x.email, x.full_name FROM users x "
+	  "                             WHERE x.id = tm.user_id OFFSET 0) u "
+	  "         LEFT JOIN LATERAL (SELECT x.email, x.full_name FROM users x "
+	  "                             WHERE x.id = tm.invited_by OFFSET 0) inv ON true) l ON true "
+	  " ORDER BY l.ord, l.seq" },
+	/*
+	 * The same for a search ($3, an ILIKE pattern), with the counts of the
+	 * matches: the trigram indexes of 007_team (when pg_trgm is installed)
+	 * find the matching people, then each one's membership is one probe of
+	 * the (workspace_id, user_id, deleted_at) key; OFFSET 0 keeps the
+	 * planner from turning that into a scan of every member of a large
+	 * workspace. Seats in use and owners count whatever the search.
+	 */
 	{ "team_page_search",
-	  MATCHED "SELECT k.*, l.* FROM (SELECT "
-	  "(SELECT count(*) FROM m WHERE m.status = 'active') AS n_active, "
-	  "(SELECT count(*) FROM m WHERE m.status = 'pending') AS n_pending, "
-	  "(SELECT count(*) FROM m WHERE m.status = 'inactive') AS n_inactive, "
-	  SEATS_AND_OWNERS ") k " SECTIONS(SECTION_MATCHED) },
+	  "WITH ws AS MATERIALIZED ("
+	  "  SELECT coalesce($1::uuid, nullif(current_setting('app.current_workspace_id', true), '')::uuid) AS id), "
+	  "m AS MATERIALIZED ("
+	  "  SELECT tm.id, tm.status, tm.joined_at "
+	  "    FROM users u "
+	  "   CROSS JOIN LATERAL (SELECT t.id, t.status, coalesce(t.accepted_at, t.created_at) AS joined_at "
+	  "                         FROM team_members t "
+	  "                        WHERE t.workspace_id = (SELECT id FROM ws) AND t.user_id = u.id "
+	  "                          AND t.deleted_at IS NULL OFFSET 0) tm "
+	  "   WHERE u.email ILIKE $3 OR u.full_name ILIKE $3), "
+	  "page AS MATERIALIZED ("
+	  "  (SELECT 1 AS ord, row_number() OVER () AS seq, a.id FROM ("
+	  "     SELECT m.id FROM m WHERE m.status = 'active' "
+	  "      ORDER BY m.joined_at, m.id LIMIT 51 OFFSET $2::int) a) "
+	  "  UNION ALL "
+	  "  (SELECT 2, row_number() OVER (), p.id FROM ("
+	  "     SELECT m.id FROM m WHERE m.status = 'pending' "
+	  "      ORDER BY m.joined_at DESC, m.id DESC LIMIT 51 OFFSET $2::int) p) "
+	  "  UNION ALL "
+	  "  (SELECT 3, row_number() OVER (), i.id FROM ("
+	  "     SELECT m.id FROM m WHERE m.status = 'inactive' "
+	  "      ORDER BY m.joined_at, m.id LIMIT 51 OFFSET $2::int) i)) "
+	  "SELECT k.n_active, k.n_pending, k.n_inactive, k.n_owners, k.seats_limit, k.n_seats, l.* "
+	  "  FROM (SELECT (SELECT count(*) FROM m WHERE m.status = 'active') AS n_active, "
+	  "               (SELECT count(*) FROM m WHERE m.status = 'pending') AS n_pending, "
+	  "               (SELECT count(*) FROM m WHERE m.status = 'inactive') AS n_inactive, "
+	  "               (SELECT count(*) FROM team_members c WHERE c.workspace_id = ws.id "
+	  "                   AND c.status = 'active' AND c.role = 'owner' AND c.deleted_at IS NULL) AS n_owners, "
+	  "               bc.team_members_limit AS seats_limit, "
+	  "               coalesce(bc.team_members_current, "
+	  "                        (SELECT count(*) FROM team_members c WHERE c.workspace_id = ws.id "
+	  "                            AND c.status = 'active' AND c.deleted_at IS NULL)) "
+	  "               + (SELECT count(*) FROM team_members c WHERE c.workspace_id = ws.id "
+	  "                     AND c.status = 'pending' AND c.deleted_at IS NULL) AS n_seats "
+	  "          FROM ws LEFT JOIN billing_config bc ON bc.workspace_id = ws.id OFFSET 0) k "
+	  "  LEFT JOIN LATERAL ("
+	  "       SELECT pg.ord, pg.seq, tm.id::text AS id, "
+	  "              (CASE WHEN tm.status = 'pending' THEN coalesce(tm.invitation_email, u.email) "
+	  "                    ELSE u.email END)::text AS email, "
+	  "              u.full_name::text AS name, tm.role::text AS role, "
+	  "              to_char(coalesce(tm.accepted_at, tm.created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS joined, "
+	  "              to_char(tm.last_active_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_active, "
+	  "              floor(extract(epoch FROM now() - tm.last_active_at))::bigint AS last_active_age, "
+	  "              coalesce(nullif(inv.full_name, ''), inv.email)::text AS inviter, "
+	  "              to_char(tm.invitation_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS expires_at, "
+	  "              floor(extract(epoch FROM tm.invitation_expires_at - now()))::bigint AS expires_in "
+	  "         FROM page pg "
+	  "        CROSS JOIN LATERAL (SELECT x.* FROM team_members x WHERE x.id = pg.id OFFSET 0) tm "
+	  "        CROSS JOIN LATERAL (SELECT x.email, x.full_name FROM users x "
+	  "                             WHERE x.id = tm.user_id OFFSET 0) u "
+	  "         LEFT JOIN LATERAL (SELECT x.email, x.full_name FROM users x "
+	  "                             WHERE x.id = tm.invited_by OFFSET 0) inv ON true) l ON true "
+	  " ORDER BY l.ord, l.seq" },
 	/* The invitation just made, shown once after the redirect. */
 	{ "team_invite_shown",
 	  "SELECT tm.invitation_email, tm.role, "
 	  "to_char(tm.invitation_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
 	  "floor(extract(epoch FROM tm.invitation_expires_at - now()))::bigint "
-	  "FROM team_members tm WHERE tm.workspace_id = " WS " AND tm.invitation_token = $2 "
+	  "FROM team_members tm WHERE tm.workspace_id = $1::uuid AND tm.invitation_token = $2 "
 	  "AND tm.status = 'pending' AND tm.deleted_at IS NULL" },
 	/*
 	 * Every change first takes this lock: team changes of one workspace run
@@ -719,17 +728,6 @@ static int team_prefetch(struct ctx *c, struct prefetch *p)
 	p->params[1] = arena_printf(c->arena, "%ld", (pageno - 1) * PAGE_SIZE);
 	p->params[2] = q ? like_pattern(c->arena, q) : NULL;
 	return 1;
-}
-
-/*
- * The page cache (app.c) may answer a plain view of the lists: everything on
- * it moves workspaces.team_version or users.ctx_version when it changes.
- * Not a bad query (an error page) or the one-time invitation link.
- */
-static int team_cacheable(struct ctx *c)
-{
-	return !http_field_invalid(c->req, L_Q) && !http_field_invalid(c->req, L_PAGE) &&
-	       app_get_cookie(c, INVITE_COOKIE) == NULL;
 }
 
 static void team_get(struct ctx *c)
@@ -1348,9 +1346,9 @@ static void member_action(struct ctx *c)
 
 static const struct route routes[] = {
 	{ "GET", "/w/*/settings/team", team_get, ROUTE_WORKSPACE, PERM_VIEW_WORKSPACE,
-	  list_fields, L__MAX, team_prefetch, team_cacheable },
+	  list_fields, L__MAX, team_prefetch },
 	{ "GET", "/w/*/settings/team/", team_get, ROUTE_WORKSPACE, PERM_VIEW_WORKSPACE,
-	  list_fields, L__MAX, team_prefetch, team_cacheable },
+	  list_fields, L__MAX, team_prefetch },
 	{ "POST", "/w/*/settings/team/invite", team_invite_post, ROUTE_WORKSPACE, PERM_MANAGE_TEAM,
 	  invite_fields, I__MAX },
 	{ "GET", "/w/*/settings/team/*/*", member_action, ROUTE_WORKSPACE, PERM_MANAGE_TEAM,

@@ -102,9 +102,6 @@ echo "$PAGE_TABLE" | while read -r name exe path roles; do
 	[ -x "$BUILD/bin/$exe" ] || continue
 	rbench "$name" "$BASE$path" "$VAR/tokens-$name" "$VAR/run/$exe.pid"
 done
-page_restart team SETTINGS_PAGE_CACHE=0
-rbench "team, page cache off" "$BASE/w/acme/settings/team" "$VAR/tokens-team" "$VAR/run/team.pid"
-page_restart team
 echo "$session" >"$VAR/tokens-one"
 rbench "team, one cookie (extra)" "$BASE/w/acme/settings/team" "$VAR/tokens-one" "$VAR/run/team.pid"
 echo "(÷yard: req/s and CPU as yardstick-relative throughput, higher is better;" \
@@ -161,13 +158,13 @@ if command -v pgbouncer >/dev/null && [ "${BENCH_PGBOUNCER:-1}" != 0 ]; then
 	if pgbouncer_start; then
 		have_pgb=1
 		echo
-		echo "PgBouncer (transaction pooling), team page, page cache off, random sessions" \
+		echo "PgBouncer (transaction pooling), team page, random sessions" \
 			"(PgBouncer's own CPU not counted):"
 		rbench_header
-		page_restart team SETTINGS_PAGE_CACHE=0 SETTINGS_DB_STATEMENTS=unnamed
+		page_restart team SETTINGS_DB_STATEMENTS=unnamed
 		rbench "unnamed statements, direct" "$BASE/w/acme/settings/team" "$VAR/tokens-team" \
 			"$VAR/run/team.pid"
-		page_restart team SETTINGS_PAGE_CACHE=0 SETTINGS_DB_STATEMENTS=unnamed DATABASE_URL="$(PGB_URL)"
+		page_restart team SETTINGS_DB_STATEMENTS=unnamed DATABASE_URL="$(PGB_URL)"
 		rbench "through PgBouncer" "$BASE/w/acme/settings/team" "$VAR/tokens-team" "$VAR/run/team.pid"
 		page_restart team
 	fi

@@ -369,7 +369,7 @@ expect "settings_app reads the delivery log, queues deliveries, and writes alert
             has_function_privilege('settings_app', 'alert_enqueue(uuid,text,text,text,text,text)', 'EXECUTE')" "t|f|f|t"
 expect "settings_app may execute the five lookup functions" "$SUDB" \
     "SELECT bool_and(has_function_privilege('settings_app', f, 'EXECUTE'))
-       FROM unnest(ARRAY['auth_login_lookup(text)', 'auth_session_context(text,text,integer)',
+       FROM unnest(ARRAY['auth_login_lookup(text)', 'auth_session(text,text,integer)',
                          'auth_user_workspaces(uuid)', 'invitation_lookup(text)',
                          'billing_workspace_for_customer(text)']) f" "t"
 expect "settings_app may not execute the counter functions" "$SUDB" \
@@ -529,40 +529,72 @@ run "settings_app can create sessions" q "$APP" -c "
       ('$OLD_HASH',   '$DEMO', 'csrf-token-value-0123456789', now() + interval '1 day', now() - interval '3 hours', 'dbtest', '127.0.0.1'),
       ('$EXP_HASH',   '$DEMO', 'csrf-token-value-0123456789', now() - interval '1 second', now(), 'dbtest', '127.0.0.1')"
 
-expect_script "auth_session_context(acme): session, user, workspace and owner role; context set for the transaction" "$APP" \
-    "demo@example.com|Demo Owner|acme|Acme Corp|owner|$ACME
+expect_script "auth_session(acme): session, user, workspace and owner role; context set for the transaction" "$APP" \
+    "demo@example.com|Demo Owner|acme|Acme Corp|owner|$ACME|t
 6" <<EOF
 BEGIN;
-SELECT user_email, user_name, workspace_slug, workspace_name, member_role, workspace_id
-  FROM auth_session_context('$TOKEN_HASH', 'acme', 3600);
+SELECT user_email, user_name, workspace_slug, workspace_name, member_role, workspace_id, stamp_due
+  FROM auth_session('$TOKEN_HASH', 'acme', 3600);
 SELECT count(*) FROM team_members;
 COMMIT;
 EOF
-expect "auth_session_context bumped last_seen_at (was 5 minutes old) and last_active_at" "$OWNER" \
+expect "auth_session writes nothing: last_seen_at still 5 minutes old" "$OWNER" \
+    "SELECT s.last_seen_at < now() - interval '4 minutes' FROM sessions s WHERE s.token_hash = '$TOKEN_HASH'" "t"
+expect "auth_session: the switcher's lines" "$APP" \
+    "SELECT replace(workspaces, E'\\t', ':') FROM auth_session('$TOKEN_HASH', 'acme', 3600)" "acme:Acme Corp:owner"
+run "auth_session_touch stamps the session and the membership" q "$APP" -c "
+    SELECT auth_session_touch(s.id, '10000000-0000-0000-0000-000000000001') FROM sessions s WHERE s.token_hash = '$TOKEN_HASH'"
+expect "... last_seen_at and last_active_at are now" "$OWNER" \
     "SELECT s.last_seen_at > now() - interval '1 minute', tm.last_active_at > now() - interval '1 minute'
        FROM sessions s, team_members tm
       WHERE s.token_hash = '$TOKEN_HASH' AND tm.id = '10000000-0000-0000-0000-000000000001'" "t|t"
-expect_script "auth_session_context(globex) for a non-member: workspace NULL, no rows visible" "$APP" \
+expect "... and auth_session no longer says they are due" "$APP" \
+    "SELECT stamp_due FROM auth_session('$TOKEN_HASH', 'acme', 3600)" "f"
+run "auth_session_touch with another person's membership" q "$APP" -c "
+    SELECT auth_session_touch(s.id, '10000000-0000-0000-0000-000000000002') FROM sessions s WHERE s.token_hash = '$TOKEN_HASH'"
+expect "... leaves that membership's last_active_at alone" "$OWNER" \
+    "SELECT last_active_at IS NULL OR last_active_at < now() - interval '1 minute' FROM team_members WHERE id = '10000000-0000-0000-0000-000000000002'" "t"
+expect_script "auth_session(globex) for a non-member: workspace NULL, no rows visible" "$APP" \
     "t|t
 0" <<EOF
 BEGIN;
-SELECT user_id IS NOT NULL, workspace_id IS NULL FROM auth_session_context('$TOKEN_HASH', 'globex', 3600);
+SELECT user_id IS NOT NULL, workspace_id IS NULL FROM auth_session('$TOKEN_HASH', 'globex', 3600);
 SELECT count(*) FROM team_members;
 COMMIT;
 EOF
-expect "auth_session_context(NULL slug): session only" "$APP" \
-    "SELECT user_email, workspace_id IS NULL FROM auth_session_context('$TOKEN_HASH', NULL, 3600)" "demo@example.com|t"
-expect "auth_session_context: idle, expired, unknown and malformed sessions give no row" "$APP" \
-    "SELECT (SELECT count(*) FROM auth_session_context('$OLD_HASH', 'acme', 3600))
-          + (SELECT count(*) FROM auth_session_context('$EXP_HASH', 'acme', 3600))
-          + (SELECT count(*) FROM auth_session_context(repeat('0', 64), 'acme', 3600))
-          + (SELECT count(*) FROM auth_session_context('$TOKEN_HASH' || 'x', 'acme', 3600))
-          + (SELECT count(*) FROM auth_session_context(NULL, 'acme', 3600))" "0"
+expect "auth_session(NULL slug): session only, no switcher" "$APP" \
+    "SELECT user_email, workspace_id IS NULL, workspaces IS NULL FROM auth_session('$TOKEN_HASH', NULL, 3600)" "demo@example.com|t|t"
+expect "auth_session: idle, expired, unknown and malformed sessions give no row" "$APP" \
+    "SELECT (SELECT count(*) FROM auth_session('$OLD_HASH', 'acme', 3600))
+          + (SELECT count(*) FROM auth_session('$EXP_HASH', 'acme', 3600))
+          + (SELECT count(*) FROM auth_session(repeat('0', 64), 'acme', 3600))
+          + (SELECT count(*) FROM auth_session('$TOKEN_HASH' || 'x', 'acme', 3600))
+          + (SELECT count(*) FROM auth_session(NULL, 'acme', 3600))" "0"
 run "session for former@example.com" q "$OWNER" -c "
     INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at)
     VALUES (repeat('f', 64), '10000000-0000-0000-0000-000000000006', 'csrf-token-value-0123456789', now() + interval '1 hour')"
-expect "auth_session_context: inactive member of acme gets NULL workspace" "$APP" \
-    "SELECT user_email, workspace_id IS NULL FROM auth_session_context(repeat('f', 64), 'acme', 3600)" "former@example.com|t"
+expect "auth_session: inactive member of acme gets NULL workspace" "$APP" \
+    "SELECT user_email, workspace_id IS NULL FROM auth_session(repeat('f', 64), 'acme', 3600)" "former@example.com|t"
+expect_script "auth_session: a member deactivated since the last call has no workspace at the next" "$SUDB" \
+    "t" <<EOF
+BEGIN;
+UPDATE team_members SET status = 'inactive' WHERE id = '10000000-0000-0000-0000-000000000001';
+SET LOCAL ROLE settings_app;
+SELECT workspace_id IS NULL FROM auth_session('$TOKEN_HASH', 'acme', 3600);
+ROLLBACK;
+EOF
+expect_script "auth_session: a deleted workspace is no workspace (the page answers 404)" "$SUDB" \
+    "t|t" <<EOF
+BEGIN;
+UPDATE workspaces SET deleted_at = now() WHERE id = '$ACME';
+SET LOCAL ROLE settings_app;
+SELECT workspace_id IS NULL, workspaces IS NULL FROM auth_session('$TOKEN_HASH', 'acme', 3600);
+ROLLBACK;
+EOF
+expect "row-level security policies read the setting once per statement (an initplan)" "$SUDB" \
+    "SELECT count(*) FILTER (WHERE qual LIKE '%SELECT (NULLIF(current_setting(%' AND with_check = qual) = count(*),
+            count(*) >= 13
+       FROM pg_policies WHERE schemaname = 'public'" "t|t"
 expect "auth_user_workspaces: active memberships only" "$APP" \
     "SELECT (SELECT string_agg(slug || ':' || name || ':' || role, ',') FROM auth_user_workspaces('$DEMO')),
             (SELECT count(*) FROM auth_user_workspaces('10000000-0000-0000-0000-000000000006')),
@@ -658,77 +690,6 @@ SELECT (SELECT count(*) FROM team_members WHERE workspace_id = '$GLOBEX'),
        (SELECT count(*) FROM integrations_config WHERE workspace_id = '$GLOBEX');
 ROLLBACK;
 EOF
-
-# ---------------------------------------------------------------------------
-# Page versions (011): what the page cache relies on
-# ---------------------------------------------------------------------------
-expect "auth_page_check: session, person, workspace and versions; fresh after a stamp" "$APP" \
-    "SELECT user_id, workspace_id, ctx_version >= 0, team_version >= 0, fresh
-       FROM auth_page_check('$TOKEN_HASH', 'acme', 3600)" "$DEMO|$ACME|t|t|t"
-expect "auth_page_check: unknown slug gives the session without a workspace" "$APP" \
-    "SELECT user_id, workspace_id IS NULL FROM auth_page_check('$TOKEN_HASH', 'no-such', 3600)" "$DEMO|t"
-expect "auth_page_check: idle, expired, unknown and NULL sessions give NULLs" "$APP" \
-    "SELECT count(*) FILTER (WHERE session_id IS NULL AND workspace_id IS NULL)
-       FROM (SELECT * FROM auth_page_check('$OLD_HASH', 'acme', 3600)
-             UNION ALL SELECT * FROM auth_page_check('$EXP_HASH', 'acme', 3600)
-             UNION ALL SELECT * FROM auth_page_check(repeat('0', 64), 'acme', 3600)
-             UNION ALL SELECT * FROM auth_page_check(NULL, 'acme', 3600)) x" "4"
-expect "auth_page_check: not executable by PUBLIC" "$SUDB" \
-    "SELECT has_function_privilege('public', 'auth_page_check(text,text,integer)', 'execute')" "f"
-
-# versions_delta SQL: how far ACME's team_version, member M4's and DEMO's
-# ctx_version moved across SQL (run as the owner or CONN, rolled back), and whether
-# ACME's and M4's updated_at moved.
-M4=10000000-0000-0000-0000-000000000004
-versions_delta() {
-    q "${2:-$OWNER}" <<SQL
-BEGIN;
-CREATE TEMP TABLE v0 ON COMMIT DROP AS
-SELECT (SELECT team_version FROM workspaces WHERE id = '$ACME') AS t,
-       (SELECT ctx_version FROM users WHERE id = '$M4') AS m,
-       (SELECT ctx_version FROM users WHERE id = '$DEMO') AS d,
-       (SELECT updated_at FROM workspaces WHERE id = '$ACME') AS wu,
-       (SELECT updated_at FROM users WHERE id = '$M4') AS mu;
-GRANT SELECT ON v0 TO settings_app;
-SET LOCAL app.current_workspace_id = '$ACME';
-$1;
-RESET ROLE;
-SELECT (SELECT team_version FROM workspaces WHERE id = '$ACME') - v0.t,
-       (SELECT ctx_version FROM users WHERE id = '$M4') - v0.m,
-       (SELECT ctx_version FROM users WHERE id = '$DEMO') - v0.d,
-       (SELECT updated_at FROM workspaces WHERE id = '$ACME') <> v0.wu,
-       (SELECT updated_at FROM users WHERE id = '$M4') <> v0.mu
-  FROM v0;
-ROLLBACK;
-SQL
-}
-# expect_delta DESC SQL "team|member ctx|demo ctx|ws updated_at moved|member updated_at moved" [CONN]
-expect_delta() {
-    local got
-    got=$(versions_delta "$2" "${4:-}" 2>&1 | tail -n 1)
-    if [ "$got" = "$3" ]; then ok "$1"; else not_ok "$1" "expected: $3
-got:      $got"; fi
-}
-expect_delta "versions: an activity stamp moves nothing" \
-    "UPDATE team_members SET last_active_at = clock_timestamp() WHERE user_id = '$M4' AND workspace_id = '$ACME'" "0|0|0|f|f"
-expect_delta "versions: a role change moves the team page and the member's switcher" \
-    "UPDATE team_members SET role = 'member' WHERE user_id = '$M4' AND workspace_id = '$ACME'" "1|1|0|f|f"
-expect_delta "versions: a new invitation expiry moves the team page only" \
-    "UPDATE team_members SET invitation_expires_at = now() + interval '7 days' WHERE status = 'pending' AND workspace_id = '$ACME'" "1|0|0|f|f"
-expect_delta "versions: a new membership elsewhere moves the member's switcher only" \
-    "INSERT INTO team_members (workspace_id, user_id, role, status) VALUES ('$GLOBEX', '$M4', 'viewer', 'active')" "0|1|0|f|f"
-expect_delta "versions: a new name moves the person's pages and every team page they are on" \
-    "UPDATE users SET full_name = 'Renamed' WHERE id = '$M4'" "1|1|0|f|t"
-expect_delta "versions: a new password moves nothing" \
-    "UPDATE users SET password_hash = password_hash WHERE id = '$M4'" "0|0|0|f|t"
-expect_delta "versions: a workspace rename moves every member's switcher" \
-    "UPDATE workspaces SET name = 'Acme Renamed' WHERE id = '$ACME'" "0|1|1|t|f"
-expect_delta "versions: a new seat limit moves the team page" \
-    "UPDATE billing_config SET team_members_limit = team_members_limit + 1 WHERE workspace_id = '$ACME'" "1|0|0|f|f"
-expect_delta "versions: a membership deleted outright moves them too" \
-    "DELETE FROM team_members WHERE user_id = '$M4' AND workspace_id = '$ACME'" "1|1|0|f|f"
-expect_delta "versions: a removal by settings_app under row-level security moves them too" \
-    "SET LOCAL ROLE settings_app; UPDATE team_members SET deleted_at = now() WHERE user_id = '$M4'" "1|1|0|f|f" "$SUDB"
 
 # ---------------------------------------------------------------------------
 # A person's own account (013): reset links, their limits, the personal audit

@@ -239,7 +239,7 @@ health_check_start() {
 }
 
 # page_restart PAGE [NAME=value...]: restart one executable of the running stack
-# with extra environment (the benchmarks compare SETTINGS_PAGE_CACHE=0 and 1).
+# with extra environment (the benchmarks compare SETTINGS_DB_STATEMENTS, say).
 page_restart() {
 	_r=$1
 	if [ -f "$VAR/run/$_r.pid" ]; then kill "$(cat "$VAR/run/$_r.pid")" 2>/dev/null || true; fi

@@ -59,8 +59,8 @@ is "a search matching everyone pages too" "$(rows)" 50
 
 # The page's statement, run as the application runs it (generic plan, RLS),
 # reads a page's worth of rows, not the workspace.
-page_sql=$(strings -n 500 "$BUILD/bin/team" | grep '^SELECT k\.\*, l\.\* FROM (SELECT coalesce' | head -1)
-search_sql=$(strings -n 500 "$BUILD/bin/team" | grep '^WITH m AS MATERIALIZED' | head -1)
+page_sql=$(strings -n 500 "$BUILD/bin/team" | grep '^WITH ws AS MATERIALIZED' | grep -v ILIKE | head -1)
+search_sql=$(strings -n 500 "$BUILD/bin/team" | grep '^WITH ws AS MATERIALIZED' | grep ILIKE | head -1)
 check "the page statements are found in the executable" test -n "$page_sql" -a -n "$search_sql"
 # reads SQL ARGS: team_members and users rows read by one execution, and how many sequential scans.
 reads() {
@@ -86,6 +86,53 @@ check "page 100 skips index entries only (read: ${1:-?})" test "${1:-99999}" -lt
 set -- $(reads "$search_sql" "'$BIG', 0, '%person04242%'")
 check "a selective search reads a handful of rows (read: ${1:-?})" test "${1:-99999}" -lt 100
 is "... without a sequential scan" "${2:-x}" 0
+
+# The same rows as a plain reference query (OFFSET over the section's order), for the
+# first, a deep and the last pages, and for searches: ids in page order, section by section.
+ids_app() { # ids_app SQL OFFSET [PATTERN]: the ids the page statement lists, in order
+	s=$(printf '%s' "$1" | sed "s/\$1::uuid/'$BIG'::uuid/g; s/\$2::int/$2/g; s/\$3/'$3'/g")
+	psql_super -tA <<SQL
+SET ROLE settings_app;
+SELECT set_config('app.current_workspace_id', '$BIG', false) \g /dev/null
+SELECT coalesce(string_agg(x.ord || ':' || x.id, ',' ORDER BY x.ord, x.seq), '') FROM ($s) x WHERE x.ord IS NOT NULL;
+SQL
+}
+ids_ref() { # ids_ref OFFSET [PATTERN]
+	psql_super -tA <<SQL
+WITH m AS (SELECT t.id, t.status, coalesce(t.accepted_at, t.created_at) AS joined
+             FROM team_members t JOIN users u ON u.id = t.user_id
+            WHERE t.workspace_id = '$BIG' AND t.deleted_at IS NULL
+              AND ('${2:-}' = '' OR u.email ILIKE '${2:-}' OR u.full_name ILIKE '${2:-}')),
+r AS ((SELECT 1 AS ord, row_number() OVER (ORDER BY joined, id) AS seq, id FROM m WHERE status = 'active' ORDER BY joined, id OFFSET $1 LIMIT 51)
+      UNION ALL (SELECT 2, row_number() OVER (ORDER BY joined DESC, id DESC), id FROM m WHERE status = 'pending' ORDER BY joined DESC, id DESC OFFSET $1 LIMIT 51)
+      UNION ALL (SELECT 3, row_number() OVER (ORDER BY joined, id), id FROM m WHERE status = 'inactive' ORDER BY joined, id OFFSET $1 LIMIT 51))
+SELECT coalesce(string_agg(ord || ':' || id, ',' ORDER BY ord, seq), '') FROM r;
+SQL
+}
+for off in 0 50 4950 9950 10000; do
+	a=$(ids_app "$page_sql" "$off"); r=$(ids_ref "$off")
+	check "offset $off: the page statement lists the reference query's rows, in order ($(printf '%s' "$r" | tr ',' '\n' | grep -c .) rows)" \
+		test "$a" = "$r"
+	[ "$a" = "$r" ] || echo "# app: $(printf '%s' "$a" | cut -c1-200) ref: $(printf '%s' "$r" | cut -c1-200)"
+done
+for q in '%person04242%' '%PERSON 04%' '%bigco.example%'; do
+	for off in 0 100 950; do
+		a=$(ids_app "$search_sql" "$off" "$q"); r=$(ids_ref "$off" "$q")
+		check "search $q at offset $off: the reference query's rows, in order" test "$a" = "$r"
+	done
+done
+# Row-level security stands behind the page statements: with another workspace's id
+# (the application forgetting its filter) they list nobody.
+wrong() { # wrong SQL [PATTERN]: rows listed with $1 = BigCo's id while the context is Acme's
+	s=$(printf '%s' "$1" | sed "s/\$1::uuid/'$BIG'::uuid/g; s/\$2::int/0/g; s/\$3/'${2:-%}'/g")
+	psql_super -tA <<SQL
+SET ROLE settings_app;
+SELECT set_config('app.current_workspace_id', '00000000-0000-0000-0000-000000000001', false) \g /dev/null
+SELECT count(x.id) || '|' || coalesce(max(x.n_active), 0) FROM ($s) x;
+SQL
+}
+is "RLS: the page statement with another workspace's id lists no one and counts no one" "$(wrong "$page_sql")" "0|0"
+is "RLS: the search statement with another workspace's id lists no one" "$(wrong "$search_sql" '%person%')" "0|0"
 
 t=$(curl -sS -o /dev/null -w '%{time_total}' -b "$T/big.jar" "$BASE$TEAM")
 check "page 1 answers well within a second ($t s)" sh -c "echo '$t' | awk '{ exit !(\$1 < 0.5) }'"

@@ -80,10 +80,10 @@ is "nothing changed by the refused requests" "$(sql "SELECT full_name = repeat('
 is "no audit row for the refused requests (one for the accepted rename)" \
 	"$(sql "SELECT count(*) FROM account_audit_logs WHERE user_id = '$U_MEMBER'")" "1"
 
-# Rename: the name shows at once everywhere, also where a page was cached.
+# Rename: the name shows at once everywhere, on every worker.
 login admin admin@example.com
 for i in 1 2 3 4 5 6; do get admin /w/acme/settings/team; done
-check "the admin's team page (cached) shows the member's old name" body_has "éééé"
+check "the admin's team page shows the member's old name" body_has "éééé"
 for i in 1 2 3 4 5 6; do get member /w/acme/settings/team; done
 post member /account/name "full_name=  Renamed <Member> "
 is "a new name: 303" "$STATUS" 303
@@ -98,9 +98,9 @@ is "stored trimmed" "$(sql "SELECT full_name FROM users WHERE id = '$U_MEMBER'")
 every_view() { # every_view JAR URL TEXT: six views (every worker answers), each has TEXT
 	for _i in 1 2 3 4 5 6; do get "$1" "$2"; grep -qF -- "$3" "$T/body" || return 1; done
 }
-check "the member's own team page (cached before) shows the new name in the shell at once" \
+check "the member's own team page shows the new name in the shell at once" \
 	every_view member /w/acme/settings/team "<strong>Renamed &lt;Member&gt;</strong>"
-check "another person's team page (cached before) lists the new name at once" \
+check "another person's team page lists the new name at once" \
 	every_view admin /w/acme/settings/team "Renamed &lt;Member&gt;"
 check "... and no longer the old one" sh -c "! grep -q 'éééé' '$T/body'"
 # In every workspace of the person: put the member in Globex too.
@@ -108,11 +108,9 @@ sql "INSERT INTO team_members (workspace_id, user_id, role, status, accepted_at)
 login gowner owner@globex.example
 for i in 1 2 3 4 5 6; do get gowner /w/globex/settings/team; done
 post member /account/name "full_name=Everywhere Member"
-check "Globex's team page (cached) lists the new name at once too" \
+check "Globex's team page lists the new name at once too" \
 	every_view gowner /w/globex/settings/team "Everywhere Member"
 check "... as does Acme's" every_view admin /w/acme/settings/team "Everywhere Member"
-is "the rename moved the team version of both workspaces" \
-	"$(sql "SELECT count(*) FROM workspaces WHERE team_version > 0 AND id IN ('$ACME', '$GLOBEX')")" "2"
 
 is "audit: one row per rename, with the old and new names, in the person's own stream" \
 	"$(sql "SELECT changes->>'old_name' || ' -> ' || (changes->>'new_name') FROM account_audit_logs WHERE user_id = '$U_MEMBER' AND action = 'account.name_changed' ORDER BY created_at DESC LIMIT 1")" \
