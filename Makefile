@@ -36,7 +36,7 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/san/%)
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 
 .SECONDARY:
-.PHONY: all deps run check unit bench migrate rollback psql install fuzz clean stop
+.PHONY: all deps run check unit bench bench-delivery migrate rollback psql install fuzz clean stop
 
 all: $(BINS)
 
@@ -55,7 +55,7 @@ $(B)/san/%.o: cgi/%.c cgi/*.h | $(B)/san
 $(B)/san/test_%: tests/unit/test_%.c $(SAN_OBJ) | $(B)/san
 	$(CC) $(CSTD) $(WARN) $(SAN_FLAGS) $(PKG_CFLAGS) -Icgi -o $@ $< $(SAN_OBJ) $(LIBS) -lcmocka
 
-$(B)/obj $(B)/bin $(B)/san $(B)/fuzz:
+$(B)/obj $(B)/bin $(B)/san $(B)/fuzz $(B)/bench:
 	@mkdir -p $@
 
 # The integrations page also links its helpers (cgi/integ_*.c: outgoing
@@ -92,11 +92,19 @@ run: deps
 
 # Every test: unit, database, CGI-level and end-to-end through nginx.
 check: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(B)/bench/receiver
 	@sh tests/run-all.sh
 
-bench: deps all
+bench: deps all $(B)/bench/receiver
 	@sh scripts/bench.sh
+
+# The delivery worker's throughput alone (also the last part of `make bench`).
+bench-delivery: deps all $(B)/bench/receiver
+	@sh scripts/bench-delivery.sh
+
+# The local HTTP receiver of the delivery benchmark and the several-hosts suite.
+$(B)/bench/receiver: tests/bench/receiver.c | $(B)/bench
+	$(CC) $(CSTD) $(WARN) $(CFLAGS) -o $@ $<
 
 migrate: deps
 	@sh scripts/db.sh migrate

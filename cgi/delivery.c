@@ -23,7 +23,7 @@ static struct {
 	const char *database_url;
 	const char *override;       /* SETTINGS_INTEGRATION_ENDPOINT_OVERRIDE, when honoured */
 	int allow_private;
-	long processes, batch, lease, tests_per_workspace, poll_ms, disable_after, purge_days;
+	long processes, batch, window, parallel, lease, tests_per_workspace, poll_ms, disable_after, purge_days;
 } cfg;
 
 static struct keyring *ring;
@@ -68,7 +68,9 @@ static int configure(void)
 			cfg.override = v;
 	}
 	cfg.processes = env_long("SETTINGS_DELIVERY_PROCESSES", 4, 1, 64);
-	cfg.batch = env_long("SETTINGS_DELIVERY_BATCH", 50, 1, 1000);
+	cfg.batch = env_long("SETTINGS_DELIVERY_BATCH", 200, 1, 1000);
+	cfg.window = env_long("SETTINGS_DELIVERY_WINDOW", 4 * cfg.batch, 1, 100000);
+	cfg.parallel = env_long("SETTINGS_DELIVERY_PARALLEL", 8, 1, 256);
 	cfg.lease = env_long("SETTINGS_DELIVERY_LEASE_SECONDS", 30, 1, 3600);
 	cfg.tests_per_workspace = env_long("SETTINGS_DELIVERY_TESTS_PER_WORKSPACE", 2, 1, 100);
 	cfg.poll_ms = env_long("SETTINGS_DELIVERY_POLL_MS", 1000, 10, 60000);
@@ -159,55 +161,77 @@ static const char *value(PGresult *r, int row, int col)
 }
 
 /*
- * Fan out up to 200 alerts in one transaction: each to the enabled
- * integrations of its workspace whose filters match. Returns the alerts
- * handled, -1 on a database error (nothing is lost: the transaction rolls
- * back and the alerts stay for the next round).
+ * Fan out up to 500 alerts in one transaction: each to the enabled
+ * integrations of its workspace whose filters match, queued by one
+ * statement (alert_fanout_batch). Returns the alerts handled, -1 on a
+ * database error (nothing is lost: the transaction rolls back and the
+ * alerts stay for the next round).
  */
 static int fan_out(PGconn *db)
 {
 	PGresult *r, *b;
 	int n, done = 0;
-	struct buf ids;
+	struct buf alerts, pair_alerts, pair_integs;
+	const char *p[3];
 
 	b = run(db, "BEGIN", 0, NULL);
 	if (b == NULL)
 		return -1;
 	PQclear(b);
-	r = run(db, "SELECT * FROM alert_claim(200)", 0, NULL);
+	/* workspaces first, before alert_events (see 016_delivery_batch). */
+	b = run(db, "SELECT 1 FROM workspaces LIMIT 0", 0, NULL);
+	if (b == NULL)
+		goto fail;
+	PQclear(b);
+	r = run(db, "SELECT * FROM alert_claim(500)", 0, NULL);
 	if (r == NULL)
 		goto fail;
 	n = PQntuples(r);
-	buf_init(&ids);
+	if (n == 0) {
+		PQclear(r);
+		PQclear(PQexec(db, "ROLLBACK"));
+		return 0;
+	}
+	buf_init(&alerts);
+	buf_init(&pair_alerts);
+	buf_init(&pair_integs);
+	buf_putc(&alerts, '{');
+	buf_putc(&pair_alerts, '{');
+	buf_putc(&pair_integs, '{');
 	for (int i = 0; i < n; i++) {
 		const char *alert = PQgetvalue(r, i, 0);
 
 		if (!PQgetisnull(r, i, 4) &&
 		    integ_filter_match(value(r, i, 5), value(r, i, 6), value(r, i, 7),
 		                       PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), value(r, i, 3))) {
-			buf_putc(&ids, ids.len ? ',' : '{');
-			buf_puts(&ids, PQgetvalue(r, i, 4));
+			if (pair_alerts.len > 1) {
+				buf_putc(&pair_alerts, ',');
+				buf_putc(&pair_integs, ',');
+			}
+			buf_puts(&pair_alerts, alert);
+			buf_puts(&pair_integs, PQgetvalue(r, i, 4));
 		}
 		if (i + 1 == n || strcmp(PQgetvalue(r, i + 1, 0), alert) != 0) {
-			const char *p[2] = { alert, NULL };
-
-			if (ids.len == 0)
-				buf_putc(&ids, '{');
-			buf_putc(&ids, '}');
-			p[1] = ids.data;
-			b = run(db, "SELECT alert_fanout($1::uuid, $2::uuid[])", 2, p);
-			if (b == NULL) {
-				buf_free(&ids);
-				PQclear(r);
-				goto fail;
-			}
-			PQclear(b);
-			buf_reset(&ids);
+			if (alerts.len > 1)
+				buf_putc(&alerts, ',');
+			buf_puts(&alerts, alert);
 			done++;
 		}
 	}
-	buf_free(&ids);
+	buf_putc(&alerts, '}');
+	buf_putc(&pair_alerts, '}');
+	buf_putc(&pair_integs, '}');
+	p[0] = alerts.data;
+	p[1] = pair_alerts.data;
+	p[2] = pair_integs.data;
+	b = run(db, "SELECT alert_fanout_batch($1::uuid[], $2::uuid[], $3::uuid[])", 3, p);
+	buf_free(&alerts);
+	buf_free(&pair_alerts);
+	buf_free(&pair_integs);
 	PQclear(r);
+	if (b == NULL)
+		goto fail;
+	PQclear(b);
 	b = run(db, "COMMIT", 0, NULL);
 	if (b == NULL)
 		return -1;
@@ -257,203 +281,398 @@ struct outcome {
 	struct buf request, response;
 };
 
-/* Send the built requests in order (a PagerDuty test: trigger, then resolve); stop at a failure. */
-static void send_all(struct integ_msg *m, int n, const struct integ_target *t, struct outcome *o)
-{
-	struct integ_result res;
-	struct integ_request rq;
-
-	o->ok = 1;
-	for (int k = 0; k < n; k++) {
-		char *masked = integ_msg_masked(&m[k], t);
-
-		if (k > 0) {
-			buf_puts(&o->request, "\n\n");
-			buf_puts(&o->response, "\n\n");
-		}
-		buf_puts(&o->request, masked);
-		free(masked);
-		memset(&rq, 0, sizeof(rq));
-		rq.url = m[k].url;
-		rq.method = m[k].method;
-		rq.body = m[k].body.data != NULL ? m[k].body.data : "";
-		rq.headers = (const char *const *)m[k].headers;
-		rq.timeout_ms = t->timeout_ms;
-		rq.allow_private = cfg.allow_private;
-		if (integ_send(&rq, &res) != 0) {
-			o->ok = 0;
-		} else if (m[k].slack_api && !integ_slack_ok(res.response)) {
-			o->ok = 0;
-			snprintf(res.error, sizeof(res.error), "Slack answered \"ok\": false: %.200s",
-			         res.response);
-		}
-		o->status = res.status;
-		o->latency_ms += res.latency_ms;
-		buf_puts(&o->response, res.response);
-		if (!o->ok) {
-			snprintf(o->error, sizeof(o->error), "%s", res.error);
-			o->retryable = integ_retryable(res.status, res.refused) && !m[k].slack_api;
-			/* Slack's own rate limit answers 429 with Retry-After: retried. */
-			if (m[k].slack_api && res.status == 429)
-				o->retryable = 1;
-			o->retry_after = integ_retry_after(res.retry_after, (long)time(NULL));
-			return;
-		}
-	}
-}
-
-/* Record one delivery's attempt (delivery_record); 0 ok. */
-static int record(PGconn *db, PGresult *r, int i, struct outcome *o, const char *retry_at)
-{
-	char status[24], latency[24], disable[24];
-	const char *p[10];
-	PGresult *x;
-
-	snprintf(status, sizeof(status), "%ld", o->status);
-	snprintf(latency, sizeof(latency), "%ld", o->latency_ms);
-	snprintf(disable, sizeof(disable), "%ld", cfg.disable_after);
-	/* The log keeps the first 4 KB of the answer. */
-	if (o->response.len > 4096) {
-		o->response.len = 4096;
-		o->response.data[4096] = '\0';
-	}
-	p[0] = PQgetvalue(r, i, C_ID);
-	p[1] = PQgetvalue(r, i, C_CLAIM);
-	p[2] = o->ok ? "true" : "false";
-	p[3] = retry_at;
-	p[4] = status;
-	p[5] = latency;
-	p[6] = o->ok ? NULL : o->error;
-	p[7] = o->request.data != NULL ? o->request.data : "";
-	p[8] = o->response.data != NULL ? o->response.data : "";
-	p[9] = disable;
-	x = run(db, "SELECT delivery_record($1::uuid, $2::uuid, $3::boolean, $4::timestamptz, "
-	        "$5::int, $6::int, $7, $8, $9, $10::int)", 10, p);
-	if (x == NULL)
-		return -1;
-	PQclear(x);
-	return 0;
-}
-
-/* Deliver row i of a claim. */
-static void deliver_one(PGconn *db, PGresult *r, int i, int64_t claimed_ms)
-{
+/* One delivery of a claimed batch, from its claim row to its record. */
+enum { J_WAIT, J_SENDING, J_DONE, J_RECORDED, J_LOST };
+struct job {
+	int row, group, state;
+	int n, k;                          /* messages built, the one being sent */
 	struct integ_secrets s;
 	struct integ_target t;
 	struct integ_event ev;
 	struct integ_msg m[2];
+	struct integ_request rq;
+	struct integ_result res;
 	struct outcome o;
-	const char *missing;
-	char retry_at[64] = "";
-	int n = 0;
-	long attempt = 1, max = 1;
+	char retry_at[64];
+};
 
-	memset(&o, 0, sizeof(o));
-	memset(m, 0, sizeof(m));
-	buf_init(&o.request);
-	buf_init(&o.response);
-	memset(&s, 0, sizeof(s));
+/* A claimed batch being sent: its jobs by integration, and the order they finished in. */
+struct batch {
+	PGconn *db;
+	PGresult *r;
+	struct job *jobs;
+	int n, ngroups, *inflight;
+	int *done, ndone, nrecorded;
+	int64_t last_record, lease_base;
+};
+
+static struct integ_pool *pool;
+/* This process's deliveries recorded, and how many of them were delivered (said when it stops). */
+static long recorded_total, delivered_total;
+
+/* Prepare job j from row i of the claim; a delivery that cannot be sent is done at once. */
+static void job_prepare(struct batch *b, struct job *j, int i)
+{
+	PGresult *r = b->r;
+	const char *missing;
+
+	j->row = i;
+	buf_init(&j->o.request);
+	buf_init(&j->o.response);
+	j->state = J_DONE;
 	if (value(r, i, C_CREDS) != NULL &&
 	    integ_secrets_decrypt(ring, value(r, i, C_KEY), value(r, i, C_CREDS),
-	                          PQgetvalue(r, i, C_WS), PQgetvalue(r, i, C_INTEG), &s) != 0) {
-		snprintf(o.error, sizeof(o.error), "The stored secrets cannot be read with the "
+	                          PQgetvalue(r, i, C_WS), PQgetvalue(r, i, C_INTEG), &j->s) != 0) {
+		snprintf(j->o.error, sizeof(j->o.error), "The stored secrets cannot be read with the "
 		         "configured encryption keys (key \"%s\").", value(r, i, C_KEY));
-		goto done;
+		return;
 	}
-	target_from(r, i, C_TYPE, C_CHANNEL, &t, &s);
-	memset(&ev, 0, sizeof(ev));
-	ev.delivery_id = PQgetvalue(r, i, C_ID);
-	ev.event_type = PQgetvalue(r, i, C_EVENT);
-	ev.test = strcmp(PQgetvalue(r, i, C_TEST), "t") == 0;
-	ev.severity = PQgetvalue(r, i, C_SEVERITY);
-	ev.agent = value(r, i, C_AGENT);
-	ev.title = PQgetvalue(r, i, C_TITLE);
-	ev.body = value(r, i, C_BODY);
-	ev.created_at = PQgetvalue(r, i, C_CREATED);
-	ev.workspace_id = PQgetvalue(r, i, C_WS);
-	ev.workspace_slug = PQgetvalue(r, i, C_SLUG);
-	ev.workspace_name = PQgetvalue(r, i, C_WSNAME);
-	ev.integration_id = PQgetvalue(r, i, C_INTEG);
-	ev.integration_name = PQgetvalue(r, i, C_NAME);
-	if ((missing = integ_missing(&t)) != NULL) {
-		snprintf(o.error, sizeof(o.error), "Not sent: the integration has no %s.", missing);
-		goto done;
+	target_from(r, i, C_TYPE, C_CHANNEL, &j->t, &j->s);
+	j->ev.delivery_id = PQgetvalue(r, i, C_ID);
+	j->ev.event_type = PQgetvalue(r, i, C_EVENT);
+	j->ev.test = strcmp(PQgetvalue(r, i, C_TEST), "t") == 0;
+	j->ev.severity = PQgetvalue(r, i, C_SEVERITY);
+	j->ev.agent = value(r, i, C_AGENT);
+	j->ev.title = PQgetvalue(r, i, C_TITLE);
+	j->ev.body = value(r, i, C_BODY);
+	j->ev.created_at = PQgetvalue(r, i, C_CREATED);
+	j->ev.workspace_id = PQgetvalue(r, i, C_WS);
+	j->ev.workspace_slug = PQgetvalue(r, i, C_SLUG);
+	j->ev.workspace_name = PQgetvalue(r, i, C_WSNAME);
+	j->ev.integration_id = PQgetvalue(r, i, C_INTEG);
+	j->ev.integration_name = PQgetvalue(r, i, C_NAME);
+	if ((missing = integ_missing(&j->t)) != NULL) {
+		snprintf(j->o.error, sizeof(j->o.error), "Not sent: the integration has no %s.", missing);
+		return;
 	}
-	n = integ_build(&t, &ev, webhook_like_type(t.type) ? NULL : cfg.override, time(NULL), m);
-	if (n == 0) {
-		snprintf(o.error, sizeof(o.error), "Not sent: the integration's settings are incomplete.");
-		goto done;
+	j->n = integ_build(&j->t, &j->ev, webhook_like_type(j->t.type) ? NULL : cfg.override,
+	                   time(NULL), j->m);
+	if (j->n == 0) {
+		snprintf(j->o.error, sizeof(j->o.error),
+		         "Not sent: the integration's settings are incomplete.");
+		return;
 	}
-	/* A send that may outlast the lease first extends it; a lost claim sends nothing. */
-	if (now_ms() - claimed_ms + t.timeout_ms * n > cfg.lease * 1000L / 2) {
-		char secs[24];
-		const char *p[3] = { ev.delivery_id, PQgetvalue(r, i, C_CLAIM), secs };
-		PGresult *x;
+	j->state = J_WAIT;
+}
 
-		snprintf(secs, sizeof(secs), "%ld", cfg.lease + t.timeout_ms * n / 1000 + 1);
-		x = run(db, "SELECT delivery_lease($1::uuid, $2::uuid, $3::int)", 3, p);
-		if (x == NULL || strcmp(PQgetvalue(x, 0, 0), "t") != 0) {
-			PQclear(x);
-			goto out;
-		}
-		PQclear(x);
-	}
-	send_all(m, n, &t, &o);
-done:
-	parse_long(PQgetvalue(r, i, C_ATTEMPT), 0, 1000, &attempt);
-	parse_long(PQgetvalue(r, i, C_MAX), 1, 1000, &max);
-	if (!o.ok && o.retryable && attempt < max) {
-		unsigned char j[2];
+/* The delivery is over (sent, failed, or never sendable): when to retry it, if at all. */
+static void job_finish(struct batch *b, struct job *j)
+{
+	long attempt = 1, max = 1;
+
+	if (j->state == J_SENDING)
+		b->inflight[j->group]--;
+	j->state = J_DONE;
+	b->done[b->ndone++] = (int)(j - b->jobs);
+	parse_long(PQgetvalue(b->r, j->row, C_ATTEMPT), 0, 1000, &attempt);
+	parse_long(PQgetvalue(b->r, j->row, C_MAX), 1, 1000, &max);
+	if (!j->o.ok && j->o.retryable && attempt < max) {
+		unsigned char jit[2];
 		struct timespec now;
 		time_t at;
 		struct tm tm;
 		char when[24];
 
-		crypto_random(j, sizeof(j));
+		crypto_random(jit, sizeof(jit));
 		clock_gettime(CLOCK_REALTIME, &now);
-		at = now.tv_sec + integ_backoff_seconds(PQgetvalue(r, i, C_BACKOFF), (int)attempt,
-		                                        (unsigned)(j[0] << 8 | j[1]) % 1000,
-		                                        o.retry_after);
+		at = now.tv_sec + integ_backoff_seconds(PQgetvalue(b->r, j->row, C_BACKOFF), (int)attempt,
+		                                        (unsigned)(jit[0] << 8 | jit[1]) % 1000,
+		                                        j->o.retry_after);
 		gmtime_r(&at, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 		/* To the millisecond: "retry in 1 s" is never "at the next whole second". */
-		snprintf(retry_at, sizeof(retry_at), "%s.%03ld+00", when, now.tv_nsec / 1000000);
+		snprintf(j->retry_at, sizeof(j->retry_at), "%s.%03ld+00", when, now.tv_nsec / 1000000);
 	}
-	record(db, r, i, &o, retry_at[0] ? retry_at : NULL);
-out:
-	for (int k = 0; k < 2; k++)
-		integ_msg_free(&m[k]);
-	integ_secrets_wipe(&s);
-	buf_free(&o.request);
-	buf_free(&o.response);
 }
 
-/* Claim a batch and deliver it. Returns the deliveries claimed, -1 on a database error. */
+static void job_answer(struct batch *b, struct job *j, int rc);
+
+/* Start message k of job j (a PagerDuty test sends its resolve after its trigger). */
+static void job_start(struct batch *b, struct job *j)
+{
+	struct integ_msg *m = &j->m[j->k];
+	char *masked = integ_msg_masked(m, &j->t);
+
+	if (j->k > 0) {
+		buf_puts(&j->o.request, "\n\n");
+		buf_puts(&j->o.response, "\n\n");
+	}
+	buf_puts(&j->o.request, masked);
+	free(masked);
+	memset(&j->rq, 0, sizeof(j->rq));
+	j->rq.url = m->url;
+	j->rq.method = m->method;
+	j->rq.body = m->body.data != NULL ? m->body.data : "";
+	j->rq.headers = (const char *const *)m->headers;
+	j->rq.timeout_ms = j->t.timeout_ms;
+	j->rq.allow_private = cfg.allow_private;
+	if (j->state == J_WAIT) {
+		j->state = J_SENDING;
+		b->inflight[j->group]++;
+	}
+	if (integ_pool_start(pool, &j->rq, &j->res, j) != 0)
+		job_answer(b, j, -1);
+}
+
+/* Message k of job j was answered (rc 0 for a 2xx answer); stop at a failure. */
+static void job_answer(struct batch *b, struct job *j, int rc)
+{
+	struct integ_msg *m = &j->m[j->k];
+	struct integ_result *res = &j->res;
+
+	j->o.ok = 1;
+	if (rc != 0) {
+		j->o.ok = 0;
+	} else if (m->slack_api && !integ_slack_ok(res->response)) {
+		j->o.ok = 0;
+		snprintf(res->error, sizeof(res->error), "Slack answered \"ok\": false: %.200s",
+		         res->response);
+	}
+	j->o.status = res->status;
+	j->o.latency_ms += res->latency_ms;
+	buf_puts(&j->o.response, res->response);
+	if (!j->o.ok) {
+		snprintf(j->o.error, sizeof(j->o.error), "%s", res->error);
+		j->o.retryable = integ_retryable(res->status, res->refused) && !m->slack_api;
+		/* Slack's own rate limit answers 429 with Retry-After: retried. */
+		if (m->slack_api && res->status == 429)
+			j->o.retryable = 1;
+		j->o.retry_after = integ_retry_after(res->retry_after, (long)time(NULL));
+		job_finish(b, j);
+		return;
+	}
+	if (++j->k < j->n) {
+		job_start(b, j);
+		return;
+	}
+	job_finish(b, j);
+}
+
+/* One element of a PostgreSQL array literal: NULL, or the text quoted. */
+static void array_elem(struct buf *a, const char *v)
+{
+	if (a->len > 1)
+		buf_putc(a, ',');
+	if (v == NULL) {
+		buf_puts(a, "NULL");
+		return;
+	}
+	buf_putc(a, '"');
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			buf_putc(a, '\\');
+		buf_putc(a, *v);
+	}
+	buf_putc(a, '"');
+}
+
+/* Record the deliveries finished since the last time, in one statement (delivery_record_batch). */
+static void record_done(struct batch *b)
+{
+	struct buf a[9];
+	char disable[24];
+	const char *p[11];
+	PGresult *x;
+
+	if (b->nrecorded == b->ndone)
+		return;
+	for (int k = 0; k < 9; k++) {
+		buf_init(&a[k]);
+		buf_putc(&a[k], '{');
+	}
+	for (int d = b->nrecorded; d < b->ndone; d++) {
+		struct job *j = &b->jobs[b->done[d]];
+		char status[24], latency[24];
+
+		snprintf(status, sizeof(status), "%ld", j->o.status);
+		snprintf(latency, sizeof(latency), "%ld", j->o.latency_ms);
+		/* The log keeps the first 4 KB of the answer. */
+		if (j->o.response.len > 4096) {
+			j->o.response.len = 4096;
+			j->o.response.data[4096] = '\0';
+		}
+		array_elem(&a[0], PQgetvalue(b->r, j->row, C_ID));
+		array_elem(&a[1], j->o.ok ? "t" : "f");
+		array_elem(&a[2], j->retry_at[0] ? j->retry_at : NULL);
+		array_elem(&a[3], status);
+		array_elem(&a[4], latency);
+		array_elem(&a[5], j->o.ok ? NULL : j->o.error);
+		array_elem(&a[6], j->o.request.data != NULL ? j->o.request.data : "");
+		array_elem(&a[7], j->o.response.data != NULL ? j->o.response.data : "");
+		j->state = J_RECORDED;
+	}
+	snprintf(disable, sizeof(disable), "%ld", cfg.disable_after);
+	p[0] = PQgetvalue(b->r, 0, C_CLAIM);
+	for (int k = 0; k < 8; k++) {
+		buf_putc(&a[k], '}');
+		p[k + 1] = a[k].data;
+	}
+	p[9] = disable;
+	x = run(b->db, "SELECT delivery_record_batch($1::uuid, $2::uuid[], $3::boolean[], "
+	        "$4::timestamptz[], $5::int[], $6::int[], $7::text[], $8::text[], $9::text[], "
+	        "$10::int)", 10, p);
+	if (x != NULL) {
+		long n = 0;
+
+		parse_long(PQgetvalue(x, 0, 0), 0, 1000000, &n);
+		recorded_total += n;
+		/* (A lost claim records fewer, and which is not known: none counted as delivered.) */
+		for (int d = b->nrecorded; d < b->ndone && n == b->ndone - b->nrecorded; d++)
+			delivered_total += b->jobs[b->done[d]].o.ok;
+	}
+	PQclear(x);
+	for (int k = 0; k < 9; k++)
+		buf_free(&a[k]);
+	b->nrecorded = b->ndone;
+	b->last_record = now_ms();
+}
+
+/*
+ * Every half lease while the batch is being sent, extend the lease of the
+ * whole claim by the lease and the longest timeout of what is left, so
+ * that no request in flight outlives it; a delivery whose claim was lost
+ * meanwhile (the worker stalled past its lease and another took it) is not
+ * sent.
+ */
+static void extend_lease(struct batch *b)
+{
+	long longest = 0;
+	char secs[24];
+	const char *p[2];
+	PGresult *x;
+
+	for (int i = 0; i < b->n; i++)
+		if ((b->jobs[i].state == J_WAIT || b->jobs[i].state == J_SENDING) &&
+		    b->jobs[i].t.timeout_ms > longest)
+			longest = b->jobs[i].t.timeout_ms;
+	snprintf(secs, sizeof(secs), "%ld", cfg.lease + longest / 1000 + 1);
+	p[0] = PQgetvalue(b->r, 0, C_CLAIM);
+	p[1] = secs;
+	x = run(b->db, "SELECT * FROM delivery_lease_claim($1::uuid, $2::int)", 2, p);
+	for (int i = 0; i < b->n; i++) {
+		struct job *j = &b->jobs[i];
+		int held = 0;
+
+		for (int k = 0; x != NULL && k < PQntuples(x) && !held; k++)
+			held = strcmp(PQgetvalue(x, k, 0), PQgetvalue(b->r, j->row, C_ID)) == 0;
+		if (!held && j->state == J_WAIT)
+			j->state = J_LOST;
+	}
+	PQclear(x);
+	b->lease_base = now_ms();
+}
+
+/*
+ * Claim a batch and deliver it: up to SETTINGS_DELIVERY_PARALLEL requests
+ * in flight per integration, over kept-alive connections; what finished is
+ * recorded every RECORD_MS or RECORD_BATCH deliveries, one statement each
+ * time. Returns the deliveries claimed, -1 on a database error.
+ */
+#define RECORD_MS 100
+#define RECORD_BATCH 200
+
 static int deliver_batch(PGconn *db)
 {
-	char batch[24], lease[24], tests[24];
-	const char *p[3] = { batch, lease, tests };
-	PGresult *r;
+	char batch_n[24], lease[24], tests[24], window[24];
+	const char *p[4] = { batch_n, lease, tests, window };
+	struct batch b;
 	int64_t t0 = now_ms();
-	int n;
 
-	snprintf(batch, sizeof(batch), "%ld", cfg.batch);
+	memset(&b, 0, sizeof(b));
+	b.db = db;
+	if (pool == NULL && (pool = integ_pool_new(cfg.parallel * 16)) == NULL) {
+		fprintf(stderr, "delivery: the HTTP client could not start\n");
+		return -1;
+	}
+	snprintf(batch_n, sizeof(batch_n), "%ld", cfg.batch);
 	snprintf(lease, sizeof(lease), "%ld", cfg.lease);
 	snprintf(tests, sizeof(tests), "%ld", cfg.tests_per_workspace);
-	r = run(db, "SELECT * FROM delivery_claim($1::int, $2::int, $3::int)", 3, p);
-	if (r == NULL)
+	snprintf(window, sizeof(window), "%ld", cfg.window);
+	b.r = run(db, "SELECT * FROM delivery_claim_batch($1::int, $2::int, $3::int, $4::int)", 4, p);
+	if (b.r == NULL)
 		return -1;
-	n = PQntuples(r);
-	for (int i = 0; i < n && !stopping; i++)
-		deliver_one(db, r, i, t0);
+	b.n = PQntuples(b.r);
+	if (b.n == 0) {
+		PQclear(b.r);
+		return 0;
+	}
+	b.jobs = calloc((size_t)b.n, sizeof(*b.jobs));
+	b.inflight = calloc((size_t)b.n, sizeof(int));
+	b.done = calloc((size_t)b.n, sizeof(int));
+	if (b.jobs == NULL || b.inflight == NULL || b.done == NULL)
+		abort();
+	/* Group the jobs by integration (a batch holds few). */
+	{
+		int *first = calloc((size_t)b.n, sizeof(int));
+
+		if (first == NULL)
+			abort();
+		for (int i = 0; i < b.n; i++) {
+			const char *id = PQgetvalue(b.r, i, C_INTEG);
+			int g;
+
+			for (g = 0; g < b.ngroups; g++)
+				if (strcmp(PQgetvalue(b.r, first[g], C_INTEG), id) == 0)
+					break;
+			if (g == b.ngroups)
+				first[b.ngroups++] = i;
+			job_prepare(&b, &b.jobs[i], i);
+			b.jobs[i].group = g;
+		}
+		free(first);
+	}
+	for (int i = 0; i < b.n; i++)
+		if (b.jobs[i].state == J_DONE) {
+			b.jobs[i].state = J_WAIT;
+			job_finish(&b, &b.jobs[i]);
+		}
+	b.lease_base = t0;
+	b.last_record = now_ms();
+	for (;;) {
+		int waiting = 0, rc;
+		struct job *j;
+
+		for (int i = 0; i < b.n; i++) {
+			j = &b.jobs[i];
+			if (j->state != J_WAIT)
+				continue;
+			if (stopping)
+				continue;
+			if (b.inflight[j->group] >= cfg.parallel) {
+				waiting = 1;
+				continue;
+			}
+			job_start(&b, j);
+		}
+		if (!waiting && integ_pool_active(pool) == 0)
+			break;
+		if (now_ms() - b.lease_base >= cfg.lease * 1000L / 2)
+			extend_lease(&b);
+		if (b.ndone - b.nrecorded >= RECORD_BATCH ||
+		    (b.ndone > b.nrecorded && now_ms() - b.last_record >= RECORD_MS))
+			record_done(&b);
+		for (long wait = RECORD_MS; (j = integ_pool_next(pool, wait, &rc)) != NULL; wait = 0)
+			job_answer(&b, j, rc);
+	}
+	record_done(&b);
 	/* Stopping: what was claimed and not sent goes back to the queue at once. */
-	if (stopping && n > 0) {
-		const char *c[1] = { PQgetvalue(r, 0, C_CLAIM) };
+	if (stopping) {
+		const char *c[1] = { PQgetvalue(b.r, 0, C_CLAIM) };
 
 		PQclear(run(db, "SELECT delivery_release($1::uuid)", 1, c));
 	}
-	PQclear(r);
-	return n;
+	for (int i = 0; i < b.n; i++) {
+		for (int k = 0; k < 2; k++)
+			integ_msg_free(&b.jobs[i].m[k]);
+		integ_secrets_wipe(&b.jobs[i].s);
+		buf_free(&b.jobs[i].o.request);
+		buf_free(&b.jobs[i].o.response);
+	}
+	free(b.jobs);
+	free(b.inflight);
+	free(b.done);
+	PQclear(b.r);
+	return b.n;
 }
 
 /* One sender process: fan out, deliver, sleep when idle; purge once an hour (process 0). */
@@ -494,6 +713,8 @@ static int sender(int index)
 	}
 	if (db != NULL)
 		PQfinish(db);
+	fprintf(stderr, "delivery: sender %d stopping: %ld deliveries recorded, %ld delivered\n",
+	        index, recorded_total, delivered_total);
 	return 0;
 }
 
@@ -671,7 +892,8 @@ static const char usage[] =
     "       delivery --check-health   check every enabled integration once, then exit\n"
     "\n"
     "Environment: DATABASE_URL, SETTINGS_CREDENTIALS_KEYS, SETTINGS_DELIVERY_PROCESSES,\n"
-    "SETTINGS_DELIVERY_BATCH, SETTINGS_DELIVERY_LEASE_SECONDS,\n"
+    "SETTINGS_DELIVERY_BATCH, SETTINGS_DELIVERY_WINDOW, SETTINGS_DELIVERY_PARALLEL,\n"
+    "SETTINGS_DELIVERY_LEASE_SECONDS, "
     "SETTINGS_DELIVERY_TESTS_PER_WORKSPACE, SETTINGS_DELIVERY_POLL_MS,\n"
     "SETTINGS_DELIVERY_DISABLE_AFTER, SETTINGS_DELIVERY_RETENTION_DAYS (see the README).\n";
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -456,27 +457,22 @@ static void describe_failure(CURLcode rc, const char *errbuf, const struct guard
 	}
 }
 
-/* Send one request with the SSRF rules (see integ_net.h). */
-int integ_send(const struct integ_request *rq, struct integ_result *res)
+/* One request in progress: what libcurl needs to outlive the call that started it. */
+struct xfer {
+	CURL *curl;
+	struct curl_slist *hdrs, *resolve;
+	struct guard g;
+	char errbuf[CURL_ERROR_SIZE];
+	const struct integ_request *rq;
+	struct integ_result *res;
+	void *tag;
+	struct xfer *next;                 /* the pool's free list */
+};
+
+static int curl_start(struct integ_result *res)
 {
 	static int curl_ready;
-	struct integ_url u;
-	struct guard g;
-	struct curl_slist *hdrs = NULL, *resolve = NULL;
-	char errbuf[CURL_ERROR_SIZE], pin[1024];
-	const char *msg;
-	curl_off_t total_us = 0;
-	CURLcode rc;
-	CURL *curl;
 
-	memset(res, 0, sizeof(*res));
-	memset(&g, 0, sizeof(g));
-	g.allow_private = rq->allow_private;
-	if ((msg = url_check(rq->url, rq->allow_private, 0, &u)) != NULL) {
-		res->refused = 1;
-		snprintf(res->error, sizeof(res->error), "Refused: %s", msg);
-		return -1;
-	}
 	if (!curl_ready) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 			snprintf(res->error, sizeof(res->error), "The HTTP client could not start.");
@@ -484,71 +480,278 @@ int integ_send(const struct integ_request *rq, struct integ_result *res)
 		}
 		curl_ready = 1;
 	}
-	if (!rq->allow_private && !u.host_is_ip) {
-		if (resolve_public(&u, res, pin, sizeof(pin)) != 0)
-			return -1;
-		resolve = curl_slist_append(NULL, pin);
+	return 0;
+}
+
+/*
+ * Check rq's URL and (unless private targets are allowed or the host is an
+ * address) resolve it to public addresses only; the pin line goes into pin
+ * ("" when none is needed). 0 ok, -1 refused or unresolvable (res set).
+ */
+static int precheck(const struct integ_request *rq, struct integ_result *res, char *pin,
+                    size_t pinlen)
+{
+	struct integ_url u;
+	const char *msg;
+
+	pin[0] = '\0';
+	if ((msg = url_check(rq->url, rq->allow_private, 0, &u)) != NULL) {
+		res->refused = 1;
+		snprintf(res->error, sizeof(res->error), "Refused: %s", msg);
+		return -1;
 	}
-	curl = curl_easy_init();
-	if (curl == NULL) {
-		curl_slist_free_all(resolve);
+	if (curl_start(res) != 0)
+		return -1;
+	if (!rq->allow_private && !u.host_is_ip)
+		return resolve_public(&u, res, pin, pinlen);
+	return 0;
+}
+
+/* Set x's handle up for rq (already prechecked; pin from precheck). 0 ok. */
+static int xfer_setup(struct xfer *x, const struct integ_request *rq, struct integ_result *res,
+                      const char *pin)
+{
+	memset(&x->g, 0, sizeof(x->g));
+	x->g.allow_private = rq->allow_private;
+	x->rq = rq;
+	x->res = res;
+	x->hdrs = x->resolve = NULL;
+	if (pin[0] != '\0')
+		x->resolve = curl_slist_append(NULL, pin);
+	for (const char *const *h = rq->headers; h != NULL && *h != NULL; h++)
+		x->hdrs = curl_slist_append(x->hdrs, *h);
+	x->hdrs = curl_slist_append(x->hdrs, "Expect:");
+	x->errbuf[0] = '\0';
+	curl_easy_setopt(x->curl, CURLOPT_URL, rq->url);
+	curl_easy_setopt(x->curl, CURLOPT_PROTOCOLS_STR, rq->allow_private ? "http,https" : "https");
+	curl_easy_setopt(x->curl, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(x->curl, CURLOPT_PROXY, "");
+	curl_easy_setopt(x->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(x->curl, CURLOPT_TIMEOUT_MS, rq->timeout_ms);
+	curl_easy_setopt(x->curl, CURLOPT_CONNECTTIMEOUT_MS, rq->timeout_ms);
+	if (rq->connect_only) {
+		curl_easy_setopt(x->curl, CURLOPT_CONNECT_ONLY, 1L);
+	} else if (strcmp(rq->method, "GET") == 0 || rq->body == NULL) {
+		curl_easy_setopt(x->curl, CURLOPT_HTTPGET, 1L);
+	} else {
+		curl_easy_setopt(x->curl, CURLOPT_CUSTOMREQUEST, rq->method);
+		curl_easy_setopt(x->curl, CURLOPT_POSTFIELDS, rq->body);
+		curl_easy_setopt(x->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(rq->body));
+	}
+	curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, x->hdrs);
+	curl_easy_setopt(x->curl, CURLOPT_USERAGENT, "settings-integrations/1");
+	curl_easy_setopt(x->curl, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(x->curl, CURLOPT_WRITEFUNCTION, keep_cb);
+	curl_easy_setopt(x->curl, CURLOPT_WRITEDATA, res);
+	curl_easy_setopt(x->curl, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(x->curl, CURLOPT_HEADERDATA, res);
+	curl_easy_setopt(x->curl, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
+	curl_easy_setopt(x->curl, CURLOPT_OPENSOCKETDATA, &x->g);
+	if (x->resolve != NULL)
+		curl_easy_setopt(x->curl, CURLOPT_RESOLVE, x->resolve);
+	return 0;
+}
+
+/* What x's transfer came to (rc: libcurl's code); frees its lists. 0 for a 2xx answer. */
+static int xfer_finish(struct xfer *x, CURLcode rc)
+{
+	struct integ_result *res = x->res;
+	const struct integ_request *rq = x->rq;
+	curl_off_t total_us = 0;
+	char *ip = NULL;
+	int ok;
+
+	curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &res->status);
+	if (curl_easy_getinfo(x->curl, CURLINFO_TOTAL_TIME_T, &total_us) == CURLE_OK)
+		res->latency_ms = (long)(total_us / 1000);
+	/* A reused connection opened no socket: the address is libcurl's. */
+	if (x->g.connected[0] == '\0' &&
+	    curl_easy_getinfo(x->curl, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip != NULL)
+		snprintf(x->g.connected, sizeof(x->g.connected), "%s", ip);
+	snprintf(res->address, sizeof(res->address), "%s", x->g.connected);
+	if (rq->connect_only) {
+		if (rc != CURLE_OK)
+			describe_failure(rc, x->errbuf, &x->g, rq, res);
+		ok = rc == CURLE_OK;
+	} else {
+		if (rc != CURLE_OK && res->status == 0)
+			describe_failure(rc, x->errbuf, &x->g, rq, res);
+		else if (res->status >= 300 && res->status < 400)
+			snprintf(res->error, sizeof(res->error),
+			         "Answered HTTP %ld, a redirect (redirects are not followed).", res->status);
+		else if (res->status < 200 || res->status >= 300)
+			snprintf(res->error, sizeof(res->error), "Answered HTTP %ld.", res->status);
+		ok = res->status >= 200 && res->status < 300;
+	}
+	curl_slist_free_all(x->hdrs);
+	curl_slist_free_all(x->resolve);
+	x->hdrs = x->resolve = NULL;
+	return ok ? 0 : -1;
+}
+
+/* Send one request with the SSRF rules (see integ_net.h). */
+int integ_send(const struct integ_request *rq, struct integ_result *res)
+{
+	struct xfer x;
+	char pin[1024];
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	memset(&x, 0, sizeof(x));
+	if (precheck(rq, res, pin, sizeof(pin)) != 0)
+		return -1;
+	x.curl = curl_easy_init();
+	if (x.curl == NULL) {
 		snprintf(res->error, sizeof(res->error), "The HTTP client could not start.");
 		return -1;
 	}
-	for (const char *const *h = rq->headers; h != NULL && *h != NULL; h++)
-		hdrs = curl_slist_append(hdrs, *h);
-	hdrs = curl_slist_append(hdrs, "Expect:");
-	errbuf[0] = '\0';
-	curl_easy_setopt(curl, CURLOPT_URL, rq->url);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, rq->allow_private ? "http,https" : "https");
-	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(curl, CURLOPT_PROXY, "");
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, rq->timeout_ms);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, rq->timeout_ms);
-	if (rq->connect_only) {
-		curl_easy_setopt(curl, CURLOPT_CONNECT_ONLY, 1L);
-	} else if (strcmp(rq->method, "GET") == 0 || rq->body == NULL) {
-		curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
-	} else {
-		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, rq->method);
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, rq->body);
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(rq->body));
-	}
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(curl, CURLOPT_USERAGENT, "settings-integrations/1");
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, keep_cb);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, res);
-	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(curl, CURLOPT_HEADERDATA, res);
-	curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
-	curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &g);
-	if (resolve != NULL)
-		curl_easy_setopt(curl, CURLOPT_RESOLVE, resolve);
+	xfer_setup(&x, rq, res, pin);
+	rc = xfer_finish(&x, curl_easy_perform(x.curl));
+	curl_easy_cleanup(x.curl);
+	return rc;
+}
 
-	rc = curl_easy_perform(curl);
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &res->status);
-	if (curl_easy_getinfo(curl, CURLINFO_TOTAL_TIME_T, &total_us) == CURLE_OK)
-		res->latency_ms = (long)(total_us / 1000);
-	snprintf(res->address, sizeof(res->address), "%s", g.connected);
-	if (rq->connect_only) {
-		if (rc != CURLE_OK)
-			describe_failure(rc, errbuf, &g, rq, res);
-		curl_easy_cleanup(curl);
-		curl_slist_free_all(hdrs);
-		curl_slist_free_all(resolve);
-		return rc == CURLE_OK ? 0 : -1;
+/*
+ * The pool: one libcurl multi handle, whose connection cache keeps
+ * connections open between requests to the same host, and a small cache of
+ * checked name resolutions (a name's public addresses, for
+ * DNS_CACHE_SECONDS), so that a batch to one endpoint costs one resolution
+ * and one TLS handshake, not one per request.
+ */
+#define DNS_CACHE 16
+#define DNS_CACHE_SECONDS 30
+
+struct integ_pool {
+	CURLM *multi;
+	struct xfer *free_list;
+	int active;
+	struct {
+		char key[300];         /* "host:port" */
+		char pin[1024];
+		time_t until;
+	} dns[DNS_CACHE];
+	int dns_next;
+};
+
+struct integ_pool *integ_pool_new(long max_connections)
+{
+	struct integ_pool *p = calloc(1, sizeof(*p));
+	struct integ_result res;
+
+	if (p == NULL || curl_start(&res) != 0 || (p->multi = curl_multi_init()) == NULL) {
+		free(p);
+		return NULL;
 	}
-	if (rc != CURLE_OK && res->status == 0)
-		describe_failure(rc, errbuf, &g, rq, res);
-	else if (res->status >= 300 && res->status < 400)
-		snprintf(res->error, sizeof(res->error),
-		         "Answered HTTP %ld, a redirect (redirects are not followed).", res->status);
-	else if (res->status < 200 || res->status >= 300)
-		snprintf(res->error, sizeof(res->error), "Answered HTTP %ld.", res->status);
-	curl_easy_cleanup(curl);
-	curl_slist_free_all(hdrs);
-	curl_slist_free_all(resolve);
-	return res->status >= 200 && res->status < 300 ? 0 : -1;
+	curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS, max_connections);
+	return p;
+}
+
+void integ_pool_free(struct integ_pool *p)
+{
+	if (p == NULL)
+		return;
+	while (p->free_list != NULL) {
+		struct xfer *x = p->free_list;
+
+		p->free_list = x->next;
+		curl_easy_cleanup(x->curl);
+		free(x);
+	}
+	curl_multi_cleanup(p->multi);
+	free(p);
+}
+
+int integ_pool_active(const struct integ_pool *p)
+{
+	return p->active;
+}
+
+/* precheck, with the pool's cache of checked resolutions. */
+static int pool_precheck(struct integ_pool *p, const struct integ_request *rq,
+                         struct integ_result *res, char *pin, size_t pinlen)
+{
+	struct integ_url u;
+	char key[300];
+	const char *msg;
+	time_t now = time(NULL);
+
+	pin[0] = '\0';
+	if (rq->allow_private || (msg = url_check(rq->url, 0, 0, &u)) != NULL || u.host_is_ip)
+		return precheck(rq, res, pin, pinlen);
+	snprintf(key, sizeof(key), "%s:%s", u.host, u.port);
+	for (int i = 0; i < DNS_CACHE; i++)
+		if (p->dns[i].until > now && strcmp(p->dns[i].key, key) == 0) {
+			snprintf(pin, pinlen, "%s", p->dns[i].pin);
+			return 0;
+		}
+	if (precheck(rq, res, pin, pinlen) != 0)
+		return -1;
+	snprintf(p->dns[p->dns_next].key, sizeof(p->dns[0].key), "%s", key);
+	snprintf(p->dns[p->dns_next].pin, sizeof(p->dns[0].pin), "%s", pin);
+	p->dns[p->dns_next].until = now + DNS_CACHE_SECONDS;
+	p->dns_next = (p->dns_next + 1) % DNS_CACHE;
+	return 0;
+}
+
+int integ_pool_start(struct integ_pool *p, const struct integ_request *rq,
+                     struct integ_result *res, void *tag)
+{
+	struct xfer *x;
+	char pin[1024];
+
+	memset(res, 0, sizeof(*res));
+	if (pool_precheck(p, rq, res, pin, sizeof(pin)) != 0)
+		return -1;
+	if ((x = p->free_list) != NULL) {
+		p->free_list = x->next;
+		curl_easy_reset(x->curl);
+	} else if ((x = calloc(1, sizeof(*x))) == NULL || (x->curl = curl_easy_init()) == NULL) {
+		free(x);
+		snprintf(res->error, sizeof(res->error), "The HTTP client could not start.");
+		return -1;
+	}
+	xfer_setup(x, rq, res, pin);
+	x->tag = tag;
+	curl_easy_setopt(x->curl, CURLOPT_PRIVATE, x);
+	if (curl_multi_add_handle(p->multi, x->curl) != CURLM_OK) {
+		xfer_finish(x, CURLE_FAILED_INIT);
+		x->next = p->free_list;
+		p->free_list = x;
+		snprintf(res->error, sizeof(res->error), "The HTTP client could not start.");
+		return -1;
+	}
+	p->active++;
+	return 0;
+}
+
+void *integ_pool_next(struct integ_pool *p, long ms, int *rc)
+{
+	for (int round = 0; round < 2; round++) {
+		CURLMsg *m;
+		int left, running;
+
+		while ((m = curl_multi_info_read(p->multi, &left)) != NULL) {
+			struct xfer *x = NULL;
+			void *tag;
+
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+			curl_multi_remove_handle(p->multi, x->curl);
+			*rc = xfer_finish(x, m->data.result);
+			tag = x->tag;
+			x->next = p->free_list;
+			p->free_list = x;
+			p->active--;
+			return tag;
+		}
+		if (p->active == 0)
+			return NULL;
+		if (round == 0) {
+			if (ms > 0)
+				curl_multi_poll(p->multi, NULL, 0, (int)ms, NULL);
+			curl_multi_perform(p->multi, &running);
+		}
+	}
+	return NULL;
 }

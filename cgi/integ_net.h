@@ -69,4 +69,23 @@ struct integ_result {
  */
 int integ_send(const struct integ_request *rq, struct integ_result *res);
 
+/*
+ * Many requests at once (the delivery worker): a pool keeps connections
+ * open between requests to the same host (up to max_connections idle
+ * ones) and reuses each name's checked resolution for a short while; the
+ * rules are those of integ_send, the address check included (every new
+ * connection passes it). integ_pool_start starts rq (rq, its strings and
+ * res must live until it finishes): 0 started, -1 refused or failed at once
+ * (res says why; nothing was sent). integ_pool_next waits up to ms for
+ * progress and returns the tag of a finished request (its res filled, *rc 0
+ * for a 2xx answer as integ_send returns), or NULL when none finished.
+ */
+struct integ_pool;
+struct integ_pool *integ_pool_new(long max_connections);
+void integ_pool_free(struct integ_pool *p);
+int integ_pool_start(struct integ_pool *p, const struct integ_request *rq,
+                     struct integ_result *res, void *tag);
+void *integ_pool_next(struct integ_pool *p, long ms, int *rc);
+int integ_pool_active(const struct integ_pool *p);
+
 #endif

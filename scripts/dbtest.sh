@@ -375,6 +375,75 @@ expect "settings_app may execute the five lookup functions" "$SUDB" \
 expect "settings_app may not execute the counter functions" "$SUDB" \
     "SELECT has_function_privilege('settings_app', 'billing_refresh_usage_counts(uuid)', 'EXECUTE')" "f"
 
+# ---------------------------------------------------------------------------
+# 016: the delivery worker's batch functions
+# ---------------------------------------------------------------------------
+expect "settings_app may execute the batch delivery functions (016)" "$SUDB" \
+    "SELECT bool_and(has_function_privilege('settings_app', f, 'EXECUTE'))
+       FROM unnest(ARRAY['alert_fanout_batch(uuid[],uuid[],uuid[])',
+                         'delivery_claim_batch(integer,integer,integer,integer)',
+                         'delivery_lease_claim(uuid,integer)',
+                         'delivery_record_batch(uuid,uuid[],boolean[],timestamptz[],integer[],integer[],text[],text[],text[],integer)']) f" "t"
+# Three alerts fanned out to A (all three), B (two) and a Globex integration (refused:
+# another workspace); one claim; recorded in one call, as settings_app: A fails,
+# succeeds, fails; B, at 18 consecutive failures, fails twice and is disabled at 20 with
+# one audit row. A second record under the same claim changes nothing. Rolled back.
+expect_script "fan-out, claim and record in batches keep 014's rules (016)" "$SUDB" "5
+5
+5
+0|f
+1|degraded|1|2|t
+20|unhealthy|f|t
+1
+1|4|5
+0" <<EOF
+BEGIN;
+UPDATE integrations_config SET is_enabled = false;
+INSERT INTO integrations_config (id, workspace_id, integration_type, integration_name, config_data, consecutive_failures, total_events_sent, total_errors)
+VALUES ('10000000-0000-0000-0000-0000000000a1', '$ACME', 'webhook', 'Batch A', '{"url": "https://example.com/a"}', 0, 0, 0),
+       ('10000000-0000-0000-0000-0000000000b1', '$ACME', 'webhook', 'Batch B', '{"url": "https://example.com/b"}', 18, 0, 0),
+       ('10000000-0000-0000-0000-0000000000c1', '$GLOBEX', 'webhook', 'Batch G', '{"url": "https://example.com/g"}', 0, 0, 0);
+CREATE TEMP TABLE al ON COMMIT DROP AS
+SELECT n, alert_enqueue('$ACME', 'error_spike', 'error', NULL, 'T' || n, NULL) AS id FROM generate_series(1, 3) n;
+GRANT SELECT ON al TO settings_app;
+SET LOCAL ROLE settings_app;
+SELECT alert_fanout_batch((SELECT array_agg(id) FROM al),
+       (SELECT array_agg(id ORDER BY n) FROM al) || (SELECT array_agg(id ORDER BY n) FROM al WHERE n < 3) || (SELECT id FROM al WHERE n = 1),
+       array_fill('10000000-0000-0000-0000-0000000000a1'::uuid, ARRAY[3]) || array_fill('10000000-0000-0000-0000-0000000000b1'::uuid, ARRAY[2])
+         || '10000000-0000-0000-0000-0000000000c1'::uuid);
+RESET ROLE;
+CREATE TEMP TABLE c ON COMMIT DROP AS SELECT * FROM delivery_claim_batch(10, 30, 2, 40);
+GRANT SELECT ON c TO settings_app;
+SELECT count(*) FROM c;
+SET LOCAL ROLE settings_app;
+SELECT delivery_record_batch((SELECT claim_id FROM c LIMIT 1),
+       array_agg(delivery_id ORDER BY integration_name, title),
+       array_agg(integration_name = 'Batch A' AND title = 'T2' ORDER BY integration_name, title),
+       array_agg(NULL::timestamptz ORDER BY integration_name, title),
+       array_agg(CASE WHEN integration_name = 'Batch A' AND title = 'T2' THEN 200 ELSE 500 END ORDER BY integration_name, title),
+       array_agg(5 ORDER BY integration_name, title),
+       array_agg(CASE WHEN integration_name = 'Batch A' AND title = 'T2' THEN NULL ELSE 'Answered HTTP 500.' END ORDER BY integration_name, title),
+       array_agg('POST ' || title ORDER BY integration_name, title),
+       array_agg('answer'::text ORDER BY integration_name, title), 20)
+  FROM c;
+RESET ROLE;
+SELECT count(*) FILTER (WHERE status = 'sending'), bool_or(claim_id IS NOT NULL)
+  FROM integration_deliveries WHERE alert_id IN (SELECT id FROM al);
+SELECT consecutive_failures, health_status, total_events_sent, total_errors, is_enabled
+  FROM integrations_config WHERE id = '10000000-0000-0000-0000-0000000000a1';
+SELECT consecutive_failures, health_status, is_enabled,
+       disabled_reason = 'Disabled after 20 consecutive failed deliveries; the last: Answered HTTP 500.'
+  FROM integrations_config WHERE id = '10000000-0000-0000-0000-0000000000b1';
+SELECT count(*) FROM audit_logs WHERE action = 'integration.auto_disabled' AND resource_id = '10000000-0000-0000-0000-0000000000b1';
+SELECT count(*) FILTER (WHERE d.status = 'delivered'), count(*) FILTER (WHERE d.status = 'failed'),
+       (SELECT count(*) FROM integration_delivery_attempts a WHERE a.delivery_id IN (SELECT delivery_id FROM c))
+  FROM integration_deliveries d WHERE d.alert_id IN (SELECT id FROM al);
+SET LOCAL ROLE settings_app;
+SELECT delivery_record_batch((SELECT claim_id FROM c LIMIT 1), (SELECT array_agg(delivery_id) FROM c),
+       (SELECT array_agg(true) FROM c), NULL, NULL, NULL, NULL, NULL, NULL, 20);
+ROLLBACK;
+EOF
+
 expect_error "settings_app cannot read users.password_hash" "$APP" 'permission denied' <<'EOF'
 SELECT password_hash FROM users LIMIT 1;
 EOF

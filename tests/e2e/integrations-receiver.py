@@ -10,6 +10,7 @@ Webhook paths:
   /ok        200          /fail      500          /unauthorized  401
   /redirect  302 to /ok   /slow      200 after 1.5 s
   /hang      200 after 30 s (a stalled endpoint)
+  /pace      200 after 20 ms (a steady endpoint: a worker killed mid-batch)
   /flaky     500 to the first two attempts of each X-Settings-Delivery, then 200
   /limited   429 with Retry-After: 1 to the first attempt of each delivery, then 200
 Service paths, checked against each service's documentation:
@@ -253,6 +254,8 @@ class Handler(BaseHTTPRequestHandler):
 
         if path == "/slow":
             time.sleep(1.5)
+        if path == "/pace":
+            time.sleep(0.02)
         if path == "/hang":
             time.sleep(30)
         if path == "/flaky":

@@ -175,9 +175,10 @@ is "re-enable: the reason and the streak are cleared" "$(sql "SELECT is_enabled,
 sql "UPDATE integrations_config SET is_enabled = false WHERE id = '$X'" >/dev/null
 
 # kill -9 mid-batch: every alert is delivered at least once.
-post demo "$I" integration_type=webhook integration_name=Bulk "url=$RECV/ok" method=POST auth_type=none
+# (One request at a time to an endpoint taking 20 ms each: the kill lands mid-batch.)
+post demo "$I" integration_type=webhook integration_name=Bulk "url=$RECV/pace" method=POST auth_type=none
 K=$(new_id)
-delivery_restart SETTINGS_DELIVERY_BATCH=20
+delivery_restart SETTINGS_DELIVERY_BATCH=20 SETTINGS_DELIVERY_PARALLEL=1
 for i in $(seq 1 300); do echo "SELECT alert_enqueue('$ACME', 'latency_high', 'warning', 'sales_agent', 'Bulk $i', 'x');"; done | psql_super >/dev/null
 i=0; while [ "$(got "$K")" -lt 40 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 master=$(cat "$VAR/run/delivery.pid")

@@ -6,8 +6,12 @@
 # its CSRF token and the sign-in lockout made on one host hold on the other (they live
 # in PostgreSQL); killing every process of one host under load fails no GET (nginx
 # passes it to the other) and applies no POST twice (nginx does not pass a POST on once
-# it was sent); the daily billing job run on both hosts at once closes a cycle once.
-# Ports: HOSTS_PORT (default 18280; +1 host a alone, +2 host b alone), E2E_PGPORT.
+# it was sent); the daily billing job run on both hosts at once closes a cycle once; the
+# delivery worker running on both hosts at once delivers every alert exactly once (counted
+# at a local receiver, tests/bench/receiver.c), and the other daily jobs (settings-purge,
+# the deliveries' purge, the health checks) run on both at once without doing anything
+# twice. Ports: HOSTS_PORT (default 18280; +1 host a alone, +2 host b alone, +3 the
+# receiver), E2E_PGPORT.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -63,6 +67,8 @@ nginx_start() {
 
 cleanup() {
 	[ -f "$VAR/run/nginx.pid" ] && kill "$(cat "$VAR/run/nginx.pid")" 2>/dev/null
+	for h in a b; do [ -f "$VAR/$h/delivery.pid" ] && kill "$(cat "$VAR/$h/delivery.pid")" 2>/dev/null; done
+	[ -n "${RECV_PID:-}" ] && kill "$RECV_PID" 2>/dev/null
 	host_stop a; host_stop b
 	[ -n "${LOAD_PIDS:-}" ] && kill $LOAD_PIDS 2>/dev/null
 	sleep 0.3
@@ -172,6 +178,127 @@ is "one usage_history row, one audit row, the counter reset" \
 	"$(sql "SELECT (SELECT count(*) FROM usage_history WHERE workspace_id = '$ACME' AND traces = 777) || ' ' ||
 	        (SELECT count(*) FROM audit_logs WHERE action = 'billing.cycle_rolled_over' AND workspace_id = '$ACME') || ' ' ||
 	        (SELECT traces_current_month FROM billing_config WHERE workspace_id = '$ACME')")" "1 1 0"
+
+# --- The delivery worker on both hosts at once ---------------------------------------
+# Four webhook integrations in Acme (one takes only error spikes) and one in Globex, all
+# to the local receiver; 300 alerts; each host's worker with two sender processes and
+# small batches, so that the two hosts' claims interleave.
+RPORT=$((PORT + 3))
+RECEIVER=$ROOT/build/bench/receiver
+[ -x "$RECEIVER" ] || make -s -C "$ROOT" build/bench/receiver >/dev/null
+: >"$T/received"
+"$RECEIVER" "$RPORT" "$T/received" &
+RECV_PID=$!
+RECV="http://127.0.0.1:$RPORT"
+i=0; until curl -fsS -o /dev/null "$RECV/_count" 2>/dev/null || [ $i -gt 100 ]; do sleep 0.05; i=$((i + 1)); done
+GLOBEX=$(sql "SELECT id FROM workspaces WHERE slug = 'globex'")
+sql "UPDATE integrations_config SET is_enabled = false;
+     INSERT INTO integrations_config (workspace_id, integration_type, integration_name, config_data, event_filters)
+     SELECT '$ACME', 'webhook', 'Hosts ' || n,
+            jsonb_build_object('url', '$RECV/ok/' || n, 'method', 'POST', 'auth_type', 'none', 'timeout_ms', 5000),
+            CASE WHEN n = 4 THEN '{\"alert_types\": [\"error_spike\"]}'::jsonb ELSE '{}'::jsonb END
+       FROM generate_series(1, 4) n;
+     INSERT INTO integrations_config (workspace_id, integration_type, integration_name, config_data)
+     VALUES ('$GLOBEX', 'webhook', 'Hosts G',
+             jsonb_build_object('url', '$RECV/ok/g', 'method', 'POST', 'auth_type', 'none', 'timeout_ms', 5000))" >/dev/null
+for h in a b; do
+	spawn_bg "$VAR/$h/delivery.pid" "$VAR/log/$h-delivery.log" env DATABASE_URL="$DATABASE_URL" \
+		SETTINGS_ALLOW_PRIVATE_WEBHOOKS=1 SETTINGS_DELIVERY_PROCESSES=2 SETTINGS_DELIVERY_BATCH=10 \
+		SETTINGS_DELIVERY_POLL_MS=200 "$BUILD/bin/delivery"
+done
+# 240 alerts in Acme (types in turn: 60 error spikes), 60 in Globex, in chunks.
+types="error_spike budget_exceeded agent_down latency_high"
+for chunk in 1 2 3 4 5 6; do
+	for k in $(seq 1 50); do
+		n=$(((chunk - 1) * 50 + k))
+		set -- $types; shift $((n % 4)); t=$1
+		if [ "$n" -le 240 ]; then ws=$ACME; else ws=$GLOBEX; fi
+		echo "SELECT alert_enqueue('$ws', '$t', 'error', NULL, 'Hosts alert $n', 'x');"
+	done | psql_super >/dev/null
+	sleep 0.2
+done
+expected=$((240 * 3 + 60 + 60))
+delivered() { sql "SELECT count(*) FROM integration_deliveries WHERE status = 'delivered' AND title LIKE 'Hosts alert %'"; }
+i=0; while [ "$(delivered)" -lt "$expected" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+sleep 0.5
+is "both hosts' workers delivered every delivery ($expected: 3 x 240 + 60 filtered + 60 in Globex)" \
+	"$(sql "SELECT count(*) FILTER (WHERE status = 'delivered') || '/' || count(*) FROM integration_deliveries
+	        WHERE title LIKE 'Hosts alert %'")" "$expected/$expected"
+is "every alert fanned out once: one delivery per alert and integration" \
+	"$(sql "SELECT count(*) FROM (SELECT alert_id, integration_id FROM integration_deliveries
+	        WHERE title LIKE 'Hosts alert %' GROUP BY 1, 2 HAVING count(*) > 1) d")" 0
+curl -fsS "$RECV/_count" >"$T/count"
+is "the receiver took them all, each in the webhook format" "$(cat "$T/count")" "requests $expected bad 0"
+is "no delivery arrived twice (idempotency keys at the receiver)" "$(sort "$T/received" | uniq -d | wc -l)" 0
+sql "SELECT id FROM integration_deliveries WHERE title LIKE 'Hosts alert %' ORDER BY 1" >"$T/ids"
+is "the keys received are exactly the deliveries" "$(sort "$T/received" | cmp -s - "$T/ids" && echo same)" same
+is "one attempt each" "$(sql "SELECT count(*) FROM integration_delivery_attempts a JOIN integration_deliveries d
+	ON d.id = a.delivery_id WHERE d.title LIKE 'Hosts alert %'")" "$expected"
+is "the counters add up: every Hosts integration sent what it was given" \
+	"$(sql "SELECT sum(total_events_sent) FROM integrations_config WHERE integration_name LIKE 'Hosts %'")" "$expected"
+for h in a b; do
+	kill "$(cat "$VAR/$h/delivery.pid")" 2>/dev/null
+done
+i=0; while [ $i -lt 100 ] && { kill -0 "$(cat "$VAR/a/delivery.pid")" 2>/dev/null || kill -0 "$(cat "$VAR/b/delivery.pid")" 2>/dev/null; }; do
+	sleep 0.1; i=$((i + 1)); done
+sent() { sed -n 's/.*stopping: \([0-9]*\) deliveries recorded.*/\1/p' "$VAR/log/$1-delivery.log" | awk '{ s += $1 } END { print s + 0 }'; }
+sa=$(sent a) sb=$(sent b)
+check "both hosts' workers delivered a share (host a $sa, host b $sb)" test "$sa" -gt 0 -a "$sb" -gt 0
+is "... adding up to every delivery once" "$((sa + sb))" "$expected"
+check "no database error in either worker's log" sh -c "! grep -qi 'error\|deadlock' '$VAR/log/a-delivery.log' '$VAR/log/b-delivery.log'"
+
+# --- The other daily jobs on both hosts at once ----------------------------------------
+# Health checks: each host's `delivery --check-health` at the same moment.
+for h in a b; do
+	as_user env DATABASE_URL="$DATABASE_URL" SETTINGS_ALLOW_PRIVATE_WEBHOOKS=1 "$BUILD/bin/delivery" --check-health \
+		>"$T/health$h" 2>&1 &
+	HC_PIDS="${HC_PIDS:-} $!"
+done
+hc=0; for p in $HC_PIDS; do wait "$p" || hc=$((hc + 1)); done
+is "both hosts' health checks ran to the end" "$hc" 0
+is "... and every Hosts integration is checked and healthy" \
+	"$(sql "SELECT count(*) FILTER (WHERE health_status = 'healthy' AND last_health_check_at > now() - interval '1 minute')
+	        || '/' || count(*) FROM integrations_config WHERE integration_name LIKE 'Hosts %'")" "5/5"
+is "... without a request to the receiver (connection checks only)" "$(curl -fsS "$RECV/_count")" "requests $expected bad 0"
+
+# The deliveries' purge (each worker's first sender, at start and hourly): half of this
+# run's deliveries made 31 days old; both hosts' workers started at the same moment.
+sql "UPDATE integration_deliveries SET created_at = now() - interval '31 days'
+     WHERE title LIKE 'Hosts alert %' AND integration_id IN
+           (SELECT id FROM integrations_config WHERE integration_name IN ('Hosts 1', 'Hosts 2'))" >/dev/null
+old=$(sql "SELECT count(*) FROM integration_deliveries WHERE created_at < now() - interval '30 days'")
+for h in a b; do
+	spawn_bg "$VAR/$h/delivery.pid" "$VAR/log/$h-delivery2.log" env DATABASE_URL="$DATABASE_URL" \
+		SETTINGS_ALLOW_PRIVATE_WEBHOOKS=1 SETTINGS_DELIVERY_PROCESSES=2 "$BUILD/bin/delivery"
+done
+i=0; while [ "$(sql "SELECT count(*) FROM integration_deliveries WHERE created_at < now() - interval '30 days'")" != 0 ] &&
+	[ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+sleep 0.5
+for h in a b; do kill "$(cat "$VAR/$h/delivery.pid")" 2>/dev/null; done
+is "the purge removed the $old old deliveries, with their attempts, and kept the rest" \
+	"$(sql "SELECT (SELECT count(*) FROM integration_deliveries WHERE title LIKE 'Hosts alert %') || ' ' ||
+	        (SELECT count(*) FROM integration_delivery_attempts a JOIN integration_deliveries d ON d.id = a.delivery_id
+	          WHERE d.title LIKE 'Hosts alert %')")" "$((expected - old)) $((expected - old))"
+check "no error in either worker's log" sh -c "! grep -qi 'error\|deadlock' '$VAR/log/a-delivery2.log' '$VAR/log/b-delivery2.log'"
+is "and nothing was sent again" "$(curl -fsS "$RECV/_count")" "requests $expected bad 0"
+
+# settings-purge on both hosts at once, in small steps: Globex, deleted 31 days ago, is
+# erased once, with one summary line.
+sql "UPDATE workspaces SET deleted_at = now() - interval '31 days' WHERE id = '$GLOBEX'" >/dev/null
+for h in a b; do
+	PURGE_BATCH=3 sh "$ROOT/scripts/settings-purge" >"$T/purge$h" 2>&1 &
+	PURGE_PIDS="${PURGE_PIDS:-} $!"
+done
+pf=0; for p in $PURGE_PIDS; do wait "$p" || pf=$((pf + 1)); done
+is "both hosts' settings-purge ran to the end" "$pf" 0
+is "... and between them purged one workspace" \
+	"$(sed -n 's/^\([0-9]*\) workspace(s) purged$/\1/p' "$T/purgea" "$T/purgeb" | awk '{ s += $1 } END { print s }')" 1
+is "one summary line, finished; the workspace and its rows gone" \
+	"$(sql "SELECT (SELECT count(*) FROM workspace_purges WHERE workspace_id = '$GLOBEX') || ' ' ||
+	        (SELECT count(*) FROM workspace_purges WHERE workspace_id = '$GLOBEX' AND purged_at IS NOT NULL) || ' ' ||
+	        (SELECT count(*) FROM workspaces WHERE id = '$GLOBEX') || ' ' ||
+	        (SELECT count(*) FROM integrations_config WHERE workspace_id = '$GLOBEX') || ' ' ||
+	        (SELECT count(*) FROM integration_deliveries WHERE workspace_id = '$GLOBEX')")" "1 1 0 0 0"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

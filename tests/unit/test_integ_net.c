@@ -5,7 +5,14 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "integ_net.h"
 
@@ -233,6 +240,91 @@ static void send_reports_a_closed_port(void **state)
 	assert_true(res.error[0] != '\0');
 }
 
+/*
+ * The pool: a refused URL fails at once; three requests one after another
+ * to a local server go over one kept-alive connection (the server, a child
+ * process, answers on the first connection only and counts the others).
+ */
+static void pool_refuses_and_keeps_connections_alive(void **state)
+{
+	static const char *const headers[] = { "Content-Type: application/json", NULL };
+	struct integ_request rq = { "http://127.0.0.1:9/x", "POST", "{}", headers, 2000, 0 };
+	struct integ_result res;
+	struct sockaddr_in a;
+	socklen_t alen = sizeof(a);
+	struct integ_pool *p = integ_pool_new(4);
+	char url[64];
+	int lfd, status, rc;
+	pid_t kid;
+
+	(void)state;
+	assert_non_null(p);
+	assert_int_equal(integ_pool_start(p, &rq, &res, p), -1);
+	assert_int_equal(res.refused, 1);
+	assert_int_equal(integ_pool_active(p), 0);
+
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(lfd, 8), 0);
+	getsockname(lfd, (struct sockaddr *)&a, &alen);
+	kid = fork();
+	if (kid == 0) {
+		int fd = accept(lfd, NULL, NULL), more = 0;
+		char buf[4096];
+		size_t len = 0;
+		struct pollfd pf = { lfd, POLLIN, 0 };
+
+		for (int answered = 0; answered < 3;) {
+			ssize_t r = read(fd, buf + len, sizeof(buf) - len - 1);
+			char *end;
+
+			if (r <= 0)
+				_exit(9);
+			len += (size_t)r;
+			buf[len] = '\0';
+			/* Each request: headers, then its two-byte body "{}". */
+			while ((end = strstr(buf, "\r\n\r\n")) != NULL && (size_t)(end + 6 - buf) <= len) {
+				size_t used = (size_t)(end + 6 - buf);
+				static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+				if (write(fd, ok, sizeof(ok) - 1) < 0)
+					_exit(9);
+				memmove(buf, buf + used, len - used);
+				len -= used;
+				buf[len] = '\0';
+				answered++;
+			}
+		}
+		if (poll(&pf, 1, 300) > 0)
+			more = 1;
+		_exit(more);
+	}
+	close(lfd);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/hook", ntohs(a.sin_port));
+	rq.url = url;
+	rq.allow_private = 1;
+	for (int i = 0; i < 3; i++) {
+		void *tag = NULL;
+
+		assert_int_equal(integ_pool_start(p, &rq, &res, &rq), 0);
+		for (int k = 0; k < 100 && tag == NULL; k++)
+			tag = integ_pool_next(p, 100, &rc);
+		assert_ptr_equal(tag, &rq);
+		assert_int_equal(rc, 0);
+		assert_int_equal(res.status, 200);
+		assert_string_equal(res.response, "ok");
+		assert_string_equal(res.address, "127.0.0.1");
+	}
+	assert_int_equal(waitpid(kid, &status, 0), kid);
+	/* 0: the three came on one connection and no second one was opened. */
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	integ_pool_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -247,6 +339,7 @@ int main(void)
 		cmocka_unit_test(send_refuses_http_and_literals),
 		cmocka_unit_test(send_checks_names_after_resolution),
 		cmocka_unit_test(send_reports_a_closed_port),
+		cmocka_unit_test(pool_refuses_and_keeps_connections_alive),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
