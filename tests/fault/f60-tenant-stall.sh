@@ -11,7 +11,7 @@
 
 SAMPLES=40           # page views timed before and during the stall
 FACTOR=5             # during-stall p99 may be at most FACTOR x the normal p99 ...
-FLOOR_MS=50          # ... taking the normal p99 as at least this (timer noise)
+FLOOR_MS=200         # ... taking the normal p99 as at least this (a loaded machine's hiccups; a stall is 30 s)
 
 # delivery_swap [NAME=value...]: restart the delivery worker with this
 # environment. The pid file goes first, so that the stack's supervision
