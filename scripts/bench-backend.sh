@@ -7,7 +7,7 @@
 # after, divided by N:
 #   - connect and SELECT 1 (Unix socket, trust: the harness's pg_hba);
 #   - connect, the app's set_config (timeouts) and its session function
-#     (auth_session_context), the first thing every signed-in page runs;
+#     (auth_session), the first thing every signed-in page runs;
 #   - the signed-in team page itself as plain CGI (the executable, no web server);
 #   - connect and SELECT 1 over TCP: trust, scram-sha-256 (PBKDF2, 4096 iterations,
 #     PostgreSQL's default), and scram-sha-256 with TLS (a self-signed certificate);
@@ -55,7 +55,7 @@ psql_super -c "DELETE FROM sessions WHERE token_hash = '$hash';
 	INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at)
 	VALUES ('$hash', '00000000-0000-0000-0000-000000000001', 'csrf-bench', now() + interval '1 hour')" >/dev/null
 SESSION_SQL="SELECT set_config('lock_timeout', '3000', false), set_config('statement_timeout', '5000', false);
-SELECT * FROM auth_session_context('$hash', 'acme', 1209600)"
+SELECT * FROM auth_session('$hash', 'acme', 1209600)"
 APP="$(APP_URL)"
 TCP="host=127.0.0.1 port=$PGPORT dbname=settings user=settings_app"
 
@@ -72,7 +72,7 @@ printf '  %-58s %5s  %5s  %5s\n' "" backend client wall
 idle0=$(ticks); sleep 2; idle1=$(ticks)
 echo "  (the cluster's background processes, idle: $(( (idle1 - idle0) * 1000 / hz / 2 )) ms CPU a second, included below)"
 per "connect, SELECT 1 (Unix socket, trust)" q "$APP" "SELECT 1"
-per "connect, set_config + auth_session_context (Unix socket)" q "$APP" "$SESSION_SQL"
+per "connect, set_config + auth_session (Unix socket)" q "$APP" "$SESSION_SQL"
 per "the CGI team page (Unix socket, trust)" cgi
 
 # TCP, then SCRAM, then TLS: the authentication a shared host's database would ask for.
@@ -110,10 +110,10 @@ trap - EXIT
 # Inside one backend: the session function's first call against its second.
 echo "Inside one new backend (psql's timing, ms; the median of 5 backends):"
 for _ in 1 2 3 4 5; do
-	as_user psql -X -q -d "$APP" -c '\timing on' -c "SELECT 1" -c "SELECT * FROM auth_session_context('$hash', 'acme', 1209600)" \
-		-c "SELECT * FROM auth_session_context('$hash', 'acme', 1209600)" 2>&1 | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tr '\n' ' '
+	as_user psql -X -q -d "$APP" -c '\timing on' -c "SELECT 1" -c "SELECT * FROM auth_session('$hash', 'acme', 1209600)" \
+		-c "SELECT * FROM auth_session('$hash', 'acme', 1209600)" 2>&1 | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tr '\n' ' '
 	echo
-done | sort -t' ' -k2 -n | sed -n 3p | awk '{ printf "  SELECT 1: %s ms; auth_session_context, first call: %s ms; second call: %s ms\n", $1, $2, $3 }'
+done | sort -t' ' -k2 -n | sed -n 3p | awk '{ printf "  SELECT 1: %s ms; auth_session, first call: %s ms; second call: %s ms\n", $1, $2, $3 }'
 
 if [ "${BENCH_BACKEND_PERF:-0}" = 1 ] && command -v perf >/dev/null && [ "$(id -u)" -eq 0 ]; then
 	echo "Where the backends' time goes, CGI team pages one after another (perf record -p postmaster, its children inherit; top symbols):"
