@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <malloc.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -427,23 +428,38 @@ int server_write(const char *data, size_t len)
 
 /*
  * Give free heap memory back to the system once more than OUT_KEEP bytes of
- * it have come free since the last time. Checked after every request: a
- * large page frees its answer buffer at the end of its request, but its
- * request arena only when the next request starts, so the memory comes free
- * over two requests. Pages already given back still count as free, hence the
- * mark (lowered when the heap is used again).
+ * it have come free since the last time. A large page frees its answer
+ * buffer at the end of its request, but its request arena only when the next
+ * request starts, so the memory comes free over two requests. Counting the
+ * free memory (mallinfo2) walks the allocator's bins, so it is done only
+ * when the heap's top has grown by more than OUT_KEEP since the last count,
+ * and once more after that. Pages already given back still count as free,
+ * hence the mark (lowered when the heap is used again).
  */
 static void trim_heap(void)
 {
 	static size_t mark;
-	struct mallinfo2 mi = mallinfo2();
+	static uintptr_t top_mark;
+	static int pending;
+	uintptr_t top = (uintptr_t)sbrk(0);
+	struct mallinfo2 mi;
 
+	if (top > top_mark + OUT_KEEP)
+		pending = 2;
+	if (pending == 0) {
+		if (top < top_mark)
+			top_mark = top;
+		return;
+	}
+	pending--;
+	mi = mallinfo2();
 	if (mi.fordblks > mark + OUT_KEEP) {
 		malloc_trim(0);
 		mark = mallinfo2().fordblks;
 	} else if (mi.fordblks < mark) {
 		mark = mi.fordblks;
 	}
+	top_mark = (uintptr_t)sbrk(0);
 }
 
 /* The worker loop: accept, handle, repeat, until told to stop. */
