@@ -5,165 +5,13 @@
 #include <time.h>
 
 #include "app.h"
+#include "audit.h"
 
 #define PAGE_SIZE 50
 #define CSV_BATCH "1000"        /* rows per read of the export, as text for the query */
 #define CSV_BATCH_ROWS 1000
 #define PEOPLE_MAX 1000
 
-/*
- * The log, newest first, after the keyset cursor ($6 microseconds since
- * the epoch, $7 id) when there is one, filtered by action ($2), person
- * ($3) and dates ($4, $5, inclusive; the end and the cursor make one
- * bound, b.before_*). One generic plan for every request,
- * planned once per connection: of the four branches, the one for the
- * filters given runs (the others stop at their one-time filter) and walks
- * its index of 012_workspace from the cursor on, every bound an index
- * condition, whatever the size of the log: no OFFSET, no per-request
- * planning. The workspace is $1 or, for the prefetched page (sent with the
- * session check, before the id is known), the one that check set. The
- * person of each row is one key lookup.
- */
-static const struct stmt stmts[] = {
-	/* The CSV export's batches. */
-	{ "audit_rows",
-	  "WITH ws AS MATERIALIZED ("
-	  "  SELECT coalesce($1::uuid, nullif(current_setting('app.current_workspace_id', true), '')::uuid) AS id), "
-	  "b AS MATERIALIZED ("
-	  "  SELECT c.lo, "
-	  "         CASE WHEN c.cur_at < c.hi THEN c.cur_at ELSE c.hi END AS before_at, "
-	  "         CASE WHEN c.cur_at < c.hi THEN c.cur_id "
-	  "              ELSE '00000000-0000-0000-0000-000000000000'::uuid END AS before_id "
-	  "    FROM (SELECT coalesce($4::date::timestamp AT TIME ZONE 'UTC', '-infinity') AS lo, "
-	  "                 coalesce(($5::date + 1)::timestamp AT TIME ZONE 'UTC', 'infinity') AS hi, "
-	  "                 coalesce('epoch'::timestamptz + $6::bigint * interval '1 microsecond', "
-	  "                          'infinity') AS cur_at, "
-	  "                 coalesce($7::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff') AS cur_id) c) "
-	  "SELECT (extract(epoch FROM a.created_at) * 1000000)::bigint || '_' || a.id, "
-	  "       to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-	  "       floor(extract(epoch FROM now() - a.created_at))::bigint, "
-	  "       a.action, a.resource_type, a.resource_id, host(a.ip_address), a.user_agent, "
-	  "       u.email, u.full_name, "
-	  "       a.changes ->> 'email', a.changes ->> 'role', a.changes ->> 'old_role', "
-	  "       a.changes ->> 'new_role', "
-	  "       coalesce(a.changes ->> 'name', a.changes -> 'new' ->> 'integration_name', "
-	  "                a.changes -> 'old' ->> 'integration_name', a.changes ->> 'integration_name'), "
-	  "       a.changes -> 'old' ->> 'name', a.changes -> 'new' ->> 'name', "
-	  "       a.changes ->> 'key_prefix', a.changes -> 'old' ->> 'plan_type', "
-	  "       a.changes -> 'new' ->> 'plan_type', a.changes ->> 'stripe_event_type', "
-	  "       a.changes::text, a.created_at AS ts, a.id AS rid "
-	  "  FROM ("
-	  "  (SELECT x.* FROM audit_logs x "
-	  "    WHERE $2::text IS NULL AND $3::uuid IS NULL "
-	  "      AND x.workspace_id = (SELECT id FROM ws) "
-	  "      AND x.created_at >= (SELECT lo FROM b) "
-	  "      AND (x.created_at, x.id) < ((SELECT before_at FROM b), (SELECT before_id FROM b)) "
-	  "    ORDER BY x.created_at DESC, x.id DESC LIMIT $8::int) "
-	  "  UNION ALL "
-	  "  (SELECT x.* FROM audit_logs x "
-	  "    WHERE $2::text IS NOT NULL AND $3::uuid IS NULL "
-	  "      AND x.workspace_id = (SELECT id FROM ws) AND x.action = $2::text "
-	  "      AND x.created_at >= (SELECT lo FROM b) "
-	  "      AND (x.created_at, x.id) < ((SELECT before_at FROM b), (SELECT before_id FROM b)) "
-	  "    ORDER BY x.created_at DESC, x.id DESC LIMIT $8::int) "
-	  "  UNION ALL "
-	  "  (SELECT x.* FROM audit_logs x "
-	  "    WHERE $2::text IS NULL AND $3::uuid IS NOT NULL "
-	  "      AND x.workspace_id = (SELECT id FROM ws) AND x.user_id = $3::uuid "
-	  "      AND x.created_at >= (SELECT lo FROM b) "
-	  "      AND (x.created_at, x.id) < ((SELECT before_at FROM b), (SELECT before_id FROM b)) "
-	  "    ORDER BY x.created_at DESC, x.id DESC LIMIT $8::int) "
-	  "  UNION ALL "
-	  "  (SELECT x.* FROM audit_logs x "
-	  "    WHERE $2::text IS NOT NULL AND $3::uuid IS NOT NULL "
-	  "      AND x.workspace_id = (SELECT id FROM ws) AND x.action = $2::text AND x.user_id = $3::uuid "
-	  "      AND x.created_at >= (SELECT lo FROM b) "
-	  "      AND (x.created_at, x.id) < ((SELECT before_at FROM b), (SELECT before_id FROM b)) "
-	  "    ORDER BY x.created_at DESC, x.id DESC LIMIT $8::int) "
-	  "       ) a "
-	  "  LEFT JOIN LATERAL (SELECT x.email, x.full_name FROM users x "
-	  "                      WHERE x.id = a.user_id OFFSET 0) u ON true "
-	  " ORDER BY a.created_at DESC, a.id DESC" },
-	/*
-	 * The page in one statement: everyone who has been a member (the person
-	 * filter, "id<TAB>email<TAB>name" lines by name) on every row, then the
-	 * rows as audit_rows but for the whole changes document, which only the
-	 * export shows (none with $8 = 0: one row of people alone). Cheaper per
-	 * row than audit_rows: the time comes as seconds since the epoch (the
-	 * page writes the cursor and the ISO time from it), the people of the
-	 * page are looked up once each (page, who) rather than once a row.
-	 */
-	{ "audit_page",
-	  "WITH ws AS MATERIALIZED ("
-	  "  SELECT coalesce($1::uuid, nullif(current_setting('app.current_workspace_id', true), '')::uuid) AS id), "
-	  "b AS MATERIALIZED ("
-	  "  SELECT c.lo, "
-	  "         CASE WHEN c.cur_at < c.hi THEN c.cur_at ELSE c.hi END AS before_at, "
-	  "         CASE WHEN c.cur_at < c.hi THEN c.cur_id "
-	  "              ELSE '00000000-0000-0000-0000-000000000000'::uuid END AS before_id "
-	  "    FROM (SELECT coalesce($4::date::timestamp AT TIME ZONE 'UTC', '-infinity') AS lo, "
-	  "                 coalesce(($5::date + 1)::timestamp AT TIME ZONE 'UTC', 'infinity') AS hi, "
-	  "                 coalesce('epoch'::timestamptz + $6::bigint * interval '1 microsecond', "
-	  "                          'infinity') AS cur_at, "
-	  "                 coalesce($7::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff') AS cur_id) c), "
-	  "page AS MATERIALIZED ("
-	  "  (SELECT x.* FROM audit_logs x "
-	  "    WHERE $2::text IS NULL AND $3::uuid IS NULL "
-	  "      AND x.workspace_id = (SELECT id FROM ws) "
-	  "      AND x.created_at >= (SELECT lo FROM b) "
-	  "      AND (x.created_at, x.id) < ((SELECT before_at FROM b), (SELECT before_id FROM b)) "
-	  "    ORDER BY x.created_at DESC, x.id DESC LIMIT $8::int) "
-	  "  UNION ALL "
-	  "  (SELECT x.* FROM audit_logs x "
-	  "    WHERE $2::text IS NOT NULL AND $3::uuid IS NULL "
-	  "      AND x.workspace_id = (SELECT id FROM ws) AND x.action = $2::text "
-	  "      AND x.created_at >= (SELECT lo FROM b) "
-	  "      AND (x.created_at, x.id) < ((SELECT before_at FROM b), (SELECT before_id FROM b)) "
-	  "    ORDER BY x.created_at DESC, x.id DESC LIMIT $8::int) "
-	  "  UNION ALL "
-	  "  (SELECT x.* FROM audit_logs x "
-	  "    WHERE $2::text IS NULL AND $3::uuid IS NOT NULL "
-	  "      AND x.workspace_id = (SELECT id FROM ws) AND x.user_id = $3::uuid "
-	  "      AND x.created_at >= (SELECT lo FROM b) "
-	  "      AND (x.created_at, x.id) < ((SELECT before_at FROM b), (SELECT before_id FROM b)) "
-	  "    ORDER BY x.created_at DESC, x.id DESC LIMIT $8::int) "
-	  "  UNION ALL "
-	  "  (SELECT x.* FROM audit_logs x "
-	  "    WHERE $2::text IS NOT NULL AND $3::uuid IS NOT NULL "
-	  "      AND x.workspace_id = (SELECT id FROM ws) AND x.action = $2::text AND x.user_id = $3::uuid "
-	  "      AND x.created_at >= (SELECT lo FROM b) "
-	  "      AND (x.created_at, x.id) < ((SELECT before_at FROM b), (SELECT before_id FROM b)) "
-	  "    ORDER BY x.created_at DESC, x.id DESC LIMIT $8::int)), "
-	  "who AS MATERIALIZED ("
-	  "  SELECT u.id, u.email, u.full_name FROM users u "
-	  "   WHERE u.id = ANY (ARRAY(SELECT DISTINCT p.user_id FROM page p))) "
-	  "SELECT l.*, k.people "
-	  "  FROM (SELECT string_agg(p.id || E'\\t' || p.email || E'\\t' "
-	  "                          || coalesce(translate(p.full_name, E'\\t\\n\\r', '   '), ''), "
-	  "                          E'\\n' ORDER BY p.o, p.id) AS people "
-	  "          FROM (SELECT DISTINCT u.id, u.email, u.full_name, "
-	  "                       lower(coalesce(nullif(u.full_name, ''), u.email)) AS o "
-	  "                  FROM team_members tm "
-	  "                 CROSS JOIN LATERAL (SELECT x.id, x.email, x.full_name FROM users x "
-	  "                                      WHERE x.id = tm.user_id OFFSET 0) u "
-	  "                 WHERE tm.workspace_id = (SELECT id FROM ws) AND tm.status <> 'pending' "
-	  "                 ORDER BY 4, 1 LIMIT 1001) p) k "
-	  "  LEFT JOIN LATERAL ("
-	  "    SELECT extract(epoch FROM a.created_at), NULL::text, "
-	  "       floor(extract(epoch FROM now() - a.created_at))::bigint, "
-	  "       a.action, a.resource_type, a.resource_id, host(a.ip_address), a.user_agent, "
-	  "       u.email, u.full_name, "
-	  "       a.changes ->> 'email', a.changes ->> 'role', a.changes ->> 'old_role', "
-	  "       a.changes ->> 'new_role', "
-	  "       coalesce(a.changes ->> 'name', a.changes -> 'new' ->> 'integration_name', "
-	  "                a.changes -> 'old' ->> 'integration_name', a.changes ->> 'integration_name'), "
-	  "       a.changes -> 'old' ->> 'name', a.changes -> 'new' ->> 'name', "
-	  "       a.changes ->> 'key_prefix', a.changes -> 'old' ->> 'plan_type', "
-	  "       a.changes -> 'new' ->> 'plan_type', a.changes ->> 'stripe_event_type', "
-	  "       NULL::text, a.created_at AS ts, a.id AS rid "
-	  "      FROM page a LEFT JOIN who u ON u.id = a.user_id) l ON true "
-	  " ORDER BY l.ts DESC, l.rid DESC" },
-};
 
 /* Columns of audit_rows and audit_page. */
 enum {
@@ -484,6 +332,14 @@ static const char *filter_query(struct ctx *c)
 	return out;
 }
 
+/* The statement of the page for the filters of params (row_params). */
+static const char *page_stmt(const char *params[8])
+{
+	if (params[1] != NULL)
+		return params[2] != NULL ? "audit_page_action_actor" : "audit_page_action";
+	return params[2] != NULL ? "audit_page_actor" : "audit_page";
+}
+
 /* The parameters of audit_rows for this request's filters and cursor. */
 static void row_params(struct ctx *c, const char *params[8], const char *cursor, char *us,
                        size_t uslen, const char *limit)
@@ -589,8 +445,8 @@ static void fill_filter_form(struct ctx *c, const char *people)
 
 /*
  * The page with status: the filter form, then (unless the filters are bad)
- * 50 rows, all from one statement (audit_page), which for a plain GET was
- * sent with the session check (audit_prefetch).
+ * 50 rows, all from one statement (audit_page or the one for its filters),
+ * which for a plain GET was sent with the session check (audit_prefetch).
  */
 static void render_audit(struct ctx *c, int status)
 {
@@ -611,7 +467,7 @@ static void render_audit(struct ctx *c, int status)
 		           sizeof(us), status == 200 ? "51" : "0");
 		if (status != 200)
 			params[1] = params[2] = params[3] = params[4] = NULL;
-		r = db_exec(c, "audit_page", 8, params, NULL);
+		r = db_exec(c, page_stmt(params), 8, params, NULL);
 	}
 	if (r == NULL)
 		return;
@@ -670,9 +526,9 @@ static int audit_prefetch(struct ctx *c, struct prefetch *p)
 			return 0;
 	if (filter(c, F_FROM) && filter(c, F_TO) && strcmp(filter(c, F_FROM), filter(c, F_TO)) > 0)
 		return 0;
-	p->stmt = "audit_page";
 	p->nparams = 8;
 	row_params(c, p->params, http_field(c->req, F_BEFORE), us, 24, "51");
+	p->stmt = page_stmt(p->params);
 	p->params[0] = NULL;
 	return 1;
 }
@@ -787,7 +643,7 @@ static int audit_init(void)
 
 static const struct page page = {
 	"audit", routes, sizeof(routes) / sizeof(routes[0]),
-	stmts, sizeof(stmts) / sizeof(stmts[0]), templates, audit_init,
+	audit_stmts, AUDIT_NSTMTS, templates, audit_init,
 };
 
 int main(int argc, char **argv)
