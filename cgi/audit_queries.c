@@ -77,7 +77,8 @@ const struct stmt audit_stmts[AUDIT_NSTMTS] = {
 	  " ORDER BY a.created_at DESC, a.id DESC" },
 	/*
 	 * The page in one statement: everyone who has been a member (the person
-	 * filter, "id<TAB>email<TAB>name" lines by name) on every row, then the
+	 * filter, "id<TAB>email<TAB>name" lines by name) on the first row (up
+	 * to 1,001 people: not again on each of the 51), then the
 	 * rows as audit_rows but for the whole changes document, which only the
 	 * export shows (none with $8 = 0: one row of people alone). Cheaper per
 	 * row than audit_rows: the time comes as seconds since the epoch (the
@@ -111,7 +112,8 @@ const struct stmt audit_stmts[AUDIT_NSTMTS] = {
 	  "who AS MATERIALIZED ("
 	  "  SELECT u.id, u.email, u.full_name FROM users u "
 	  "   WHERE u.id = ANY (ARRAY(SELECT DISTINCT p.user_id FROM page p))) "
-	  "SELECT l.*, k.people "
+	  "SELECT l.*, CASE WHEN row_number() OVER (ORDER BY l.ts DESC, l.rid DESC) = 1 "
+	  "                 THEN k.people END "
 	  "  FROM (SELECT string_agg(p.id || E'\\t' || p.email || E'\\t' "
 	  "                          || coalesce(translate(p.full_name, E'\\t\\n\\r', '   '), ''), "
 	  "                          E'\\n' ORDER BY p.o, p.id) AS people "
@@ -160,7 +162,8 @@ const struct stmt audit_stmts[AUDIT_NSTMTS] = {
 	  "who AS MATERIALIZED ("
 	  "  SELECT u.id, u.email, u.full_name FROM users u "
 	  "   WHERE u.id = ANY (ARRAY(SELECT DISTINCT p.user_id FROM page p))) "
-	  "SELECT l.*, k.people "
+	  "SELECT l.*, CASE WHEN row_number() OVER (ORDER BY l.ts DESC, l.rid DESC) = 1 "
+	  "                 THEN k.people END "
 	  "  FROM (SELECT string_agg(p.id || E'\\t' || p.email || E'\\t' "
 	  "                          || coalesce(translate(p.full_name, E'\\t\\n\\r', '   '), ''), "
 	  "                          E'\\n' ORDER BY p.o, p.id) AS people "
@@ -209,7 +212,8 @@ const struct stmt audit_stmts[AUDIT_NSTMTS] = {
 	  "who AS MATERIALIZED ("
 	  "  SELECT u.id, u.email, u.full_name FROM users u "
 	  "   WHERE u.id = ANY (ARRAY(SELECT DISTINCT p.user_id FROM page p))) "
-	  "SELECT l.*, k.people "
+	  "SELECT l.*, CASE WHEN row_number() OVER (ORDER BY l.ts DESC, l.rid DESC) = 1 "
+	  "                 THEN k.people END "
 	  "  FROM (SELECT string_agg(p.id || E'\\t' || p.email || E'\\t' "
 	  "                          || coalesce(translate(p.full_name, E'\\t\\n\\r', '   '), ''), "
 	  "                          E'\\n' ORDER BY p.o, p.id) AS people "
@@ -258,7 +262,8 @@ const struct stmt audit_stmts[AUDIT_NSTMTS] = {
 	  "who AS MATERIALIZED ("
 	  "  SELECT u.id, u.email, u.full_name FROM users u "
 	  "   WHERE u.id = ANY (ARRAY(SELECT DISTINCT p.user_id FROM page p))) "
-	  "SELECT l.*, k.people "
+	  "SELECT l.*, CASE WHEN row_number() OVER (ORDER BY l.ts DESC, l.rid DESC) = 1 "
+	  "                 THEN k.people END "
 	  "  FROM (SELECT string_agg(p.id || E'\\t' || p.email || E'\\t' "
 	  "                          || coalesce(translate(p.full_name, E'\\t\\n\\r', '   '), ''), "
 	  "                          E'\\n' ORDER BY p.o, p.id) AS people "
