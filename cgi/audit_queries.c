@@ -83,7 +83,9 @@ const struct stmt audit_stmts[AUDIT_NSTMTS] = {
 	 * export shows (none with $8 = 0: one row of people alone). Cheaper per
 	 * row than audit_rows: the time comes as seconds since the epoch (the
 	 * page writes the cursor and the ISO time from it), the people of the
-	 * page are looked up once each (page, who) rather than once a row, and
+	 * page are looked up once each (page, who) rather than once a row, the
+	 * columns the page does not show are NULL (no time, id or agent written
+	 * out as text but the row id), and
 	 * each of the four branches of audit_rows is a statement of its own
 	 * (audit_page: neither an action nor a person; _action, _actor,
 	 * _action_actor: those filters given), so that a request sets up only
@@ -112,7 +114,7 @@ const struct stmt audit_stmts[AUDIT_NSTMTS] = {
 	  "who AS MATERIALIZED ("
 	  "  SELECT u.id, u.email, u.full_name FROM users u "
 	  "   WHERE u.id = ANY (ARRAY(SELECT DISTINCT p.user_id FROM page p))) "
-	  "SELECT l.*, CASE WHEN row_number() OVER (ORDER BY l.ts DESC, l.rid DESC) = 1 "
+	  "SELECT l.*, CASE WHEN row_number() OVER (ORDER BY l.ep DESC, l.rid DESC) = 1 "
 	  "                 THEN k.people END "
 	  "  FROM (SELECT string_agg(p.id || E'\\t' || p.email || E'\\t' "
 	  "                          || coalesce(translate(p.full_name, E'\\t\\n\\r', '   '), ''), "
@@ -125,9 +127,9 @@ const struct stmt audit_stmts[AUDIT_NSTMTS] = {
 	  "                 WHERE tm.workspace_id = (SELECT id FROM ws) AND tm.status <> 'pending' "
 	  "                 ORDER BY 4, 1 LIMIT 1001) p) k "
 	  "  LEFT JOIN LATERAL ("
-	  "    SELECT extract(epoch FROM a.created_at), NULL::text, "
+	  "    SELECT extract(epoch FROM a.created_at) AS ep, NULL::text, "
 	  "       floor(extract(epoch FROM now() - a.created_at))::bigint, "
-	  "       a.action, a.resource_type, a.resource_id, host(a.ip_address), a.user_agent, "
+	  "       a.action, a.resource_type, NULL::text, host(a.ip_address), NULL::text, "
 	  "       u.email, u.full_name, "
 	  "       a.changes ->> 'email', a.changes ->> 'role', a.changes ->> 'old_role', "
 	  "       a.changes ->> 'new_role', "
@@ -136,9 +138,9 @@ const struct stmt audit_stmts[AUDIT_NSTMTS] = {
 	  "       a.changes -> 'old' ->> 'name', a.changes -> 'new' ->> 'name', "
 	  "       a.changes ->> 'key_prefix', a.changes -> 'old' ->> 'plan_type', "
 	  "       a.changes -> 'new' ->> 'plan_type', a.changes ->> 'stripe_event_type', "
-	  "       NULL::text, a.created_at AS ts, a.id AS rid "
+	  "       NULL::text, NULL::text, a.id AS rid "
 	  "      FROM page a LEFT JOIN who u ON u.id = a.user_id) l ON true "
-	  " ORDER BY l.ts DESC, l.rid DESC" },
+	  " ORDER BY l.ep DESC, l.rid DESC" },
 	{ "audit_page_action",
 	  "WITH ws AS MATERIALIZED ("
 	  "  SELECT coalesce($1::uuid, nullif(current_setting('app.current_workspace_id', true), '')::uuid) AS id), "
@@ -162,7 +164,7 @@ const struct stmt audit_stmts[AUDIT_NSTMTS] = {
 	  "who AS MATERIALIZED ("
 	  "  SELECT u.id, u.email, u.full_name FROM users u "
 	  "   WHERE u.id = ANY (ARRAY(SELECT DISTINCT p.user_id FROM page p))) "
-	  "SELECT l.*, CASE WHEN row_number() OVER (ORDER BY l.ts DESC, l.rid DESC) = 1 "
+	  "SELECT l.*, CASE WHEN row_number() OVER (ORDER BY l.ep DESC, l.rid DESC) = 1 "
 	  "                 THEN k.people END "
 	  "  FROM (SELECT string_agg(p.id || E'\\t' || p.email || E'\\t' "
 	  "                          || coalesce(translate(p.full_name, E'\\t\\n\\r', '   '), ''), "
@@ -175,9 +177,9 @@ const struct stmt audit_stmts[AUDIT_NSTMTS] = {
 	  "                 WHERE tm.workspace_id = (SELECT id FROM ws) AND tm.status <> 'pending' "
 	  "                 ORDER BY 4, 1 LIMIT 1001) p) k "
 	  "  LEFT JOIN LATERAL ("
-	  "    SELECT extract(epoch FROM a.created_at), NULL::text, "
+	  "    SELECT extract(epoch FROM a.created_at) AS ep, NULL::text, "
 	  "       floor(extract(epoch FROM now() - a.created_at))::bigint, "
-	  "       a.action, a.resource_type, a.resource_id, host(a.ip_address), a.user_agent, "
+	  "       a.action, a.resource_type, NULL::text, host(a.ip_address), NULL::text, "
 	  "       u.email, u.full_name, "
 	  "       a.changes ->> 'email', a.changes ->> 'role', a.changes ->> 'old_role', "
 	  "       a.changes ->> 'new_role', "
@@ -186,9 +188,9 @@ const struct stmt audit_stmts[AUDIT_NSTMTS] = {
 	  "       a.changes -> 'old' ->> 'name', a.changes -> 'new' ->> 'name', "
 	  "       a.changes ->> 'key_prefix', a.changes -> 'old' ->> 'plan_type', "
 	  "       a.changes -> 'new' ->> 'plan_type', a.changes ->> 'stripe_event_type', "
-	  "       NULL::text, a.created_at AS ts, a.id AS rid "
+	  "       NULL::text, NULL::text, a.id AS rid "
 	  "      FROM page a LEFT JOIN who u ON u.id = a.user_id) l ON true "
-	  " ORDER BY l.ts DESC, l.rid DESC" },
+	  " ORDER BY l.ep DESC, l.rid DESC" },
 	{ "audit_page_actor",
 	  "WITH ws AS MATERIALIZED ("
 	  "  SELECT coalesce($1::uuid, nullif(current_setting('app.current_workspace_id', true), '')::uuid) AS id), "
@@ -212,7 +214,7 @@ const struct stmt audit_stmts[AUDIT_NSTMTS] = {
 	  "who AS MATERIALIZED ("
 	  "  SELECT u.id, u.email, u.full_name FROM users u "
 	  "   WHERE u.id = ANY (ARRAY(SELECT DISTINCT p.user_id FROM page p))) "
-	  "SELECT l.*, CASE WHEN row_number() OVER (ORDER BY l.ts DESC, l.rid DESC) = 1 "
+	  "SELECT l.*, CASE WHEN row_number() OVER (ORDER BY l.ep DESC, l.rid DESC) = 1 "
 	  "                 THEN k.people END "
 	  "  FROM (SELECT string_agg(p.id || E'\\t' || p.email || E'\\t' "
 	  "                          || coalesce(translate(p.full_name, E'\\t\\n\\r', '   '), ''), "
@@ -225,9 +227,9 @@ const struct stmt audit_stmts[AUDIT_NSTMTS] = {
 	  "                 WHERE tm.workspace_id = (SELECT id FROM ws) AND tm.status <> 'pending' "
 	  "                 ORDER BY 4, 1 LIMIT 1001) p) k "
 	  "  LEFT JOIN LATERAL ("
-	  "    SELECT extract(epoch FROM a.created_at), NULL::text, "
+	  "    SELECT extract(epoch FROM a.created_at) AS ep, NULL::text, "
 	  "       floor(extract(epoch FROM now() - a.created_at))::bigint, "
-	  "       a.action, a.resource_type, a.resource_id, host(a.ip_address), a.user_agent, "
+	  "       a.action, a.resource_type, NULL::text, host(a.ip_address), NULL::text, "
 	  "       u.email, u.full_name, "
 	  "       a.changes ->> 'email', a.changes ->> 'role', a.changes ->> 'old_role', "
 	  "       a.changes ->> 'new_role', "
@@ -236,9 +238,9 @@ const struct stmt audit_stmts[AUDIT_NSTMTS] = {
 	  "       a.changes -> 'old' ->> 'name', a.changes -> 'new' ->> 'name', "
 	  "       a.changes ->> 'key_prefix', a.changes -> 'old' ->> 'plan_type', "
 	  "       a.changes -> 'new' ->> 'plan_type', a.changes ->> 'stripe_event_type', "
-	  "       NULL::text, a.created_at AS ts, a.id AS rid "
+	  "       NULL::text, NULL::text, a.id AS rid "
 	  "      FROM page a LEFT JOIN who u ON u.id = a.user_id) l ON true "
-	  " ORDER BY l.ts DESC, l.rid DESC" },
+	  " ORDER BY l.ep DESC, l.rid DESC" },
 	{ "audit_page_action_actor",
 	  "WITH ws AS MATERIALIZED ("
 	  "  SELECT coalesce($1::uuid, nullif(current_setting('app.current_workspace_id', true), '')::uuid) AS id), "
@@ -262,7 +264,7 @@ const struct stmt audit_stmts[AUDIT_NSTMTS] = {
 	  "who AS MATERIALIZED ("
 	  "  SELECT u.id, u.email, u.full_name FROM users u "
 	  "   WHERE u.id = ANY (ARRAY(SELECT DISTINCT p.user_id FROM page p))) "
-	  "SELECT l.*, CASE WHEN row_number() OVER (ORDER BY l.ts DESC, l.rid DESC) = 1 "
+	  "SELECT l.*, CASE WHEN row_number() OVER (ORDER BY l.ep DESC, l.rid DESC) = 1 "
 	  "                 THEN k.people END "
 	  "  FROM (SELECT string_agg(p.id || E'\\t' || p.email || E'\\t' "
 	  "                          || coalesce(translate(p.full_name, E'\\t\\n\\r', '   '), ''), "
@@ -275,9 +277,9 @@ const struct stmt audit_stmts[AUDIT_NSTMTS] = {
 	  "                 WHERE tm.workspace_id = (SELECT id FROM ws) AND tm.status <> 'pending' "
 	  "                 ORDER BY 4, 1 LIMIT 1001) p) k "
 	  "  LEFT JOIN LATERAL ("
-	  "    SELECT extract(epoch FROM a.created_at), NULL::text, "
+	  "    SELECT extract(epoch FROM a.created_at) AS ep, NULL::text, "
 	  "       floor(extract(epoch FROM now() - a.created_at))::bigint, "
-	  "       a.action, a.resource_type, a.resource_id, host(a.ip_address), a.user_agent, "
+	  "       a.action, a.resource_type, NULL::text, host(a.ip_address), NULL::text, "
 	  "       u.email, u.full_name, "
 	  "       a.changes ->> 'email', a.changes ->> 'role', a.changes ->> 'old_role', "
 	  "       a.changes ->> 'new_role', "
@@ -286,7 +288,7 @@ const struct stmt audit_stmts[AUDIT_NSTMTS] = {
 	  "       a.changes -> 'old' ->> 'name', a.changes -> 'new' ->> 'name', "
 	  "       a.changes ->> 'key_prefix', a.changes -> 'old' ->> 'plan_type', "
 	  "       a.changes -> 'new' ->> 'plan_type', a.changes ->> 'stripe_event_type', "
-	  "       NULL::text, a.created_at AS ts, a.id AS rid "
+	  "       NULL::text, NULL::text, a.id AS rid "
 	  "      FROM page a LEFT JOIN who u ON u.id = a.user_id) l ON true "
-	  " ORDER BY l.ts DESC, l.rid DESC" },
+	  " ORDER BY l.ep DESC, l.rid DESC" },
 };
