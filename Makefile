@@ -74,6 +74,8 @@ $(B)/bin/account: $(B)/obj/account_rules.o
 $(B)/bin/password: $(B)/obj/account_rules.o $(B)/obj/mail.o
 # The team page emails invitations with the same code.
 $(B)/bin/team: $(B)/obj/mail.o
+# The audit page's statements are a file of their own.
+$(B)/bin/audit: $(B)/obj/audit_queries.o
 $(B)/san/test_account_rules: tests/unit/test_account_rules.c $(B)/san/account_rules.o $(SAN_OBJ) | $(B)/san
 	$(CC) $(CSTD) $(WARN) $(SAN_FLAGS) $(PKG_CFLAGS) -Icgi -o $@ $< $(B)/san/account_rules.o $(SAN_OBJ) $(LIBS) -lcmocka
 

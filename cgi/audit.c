@@ -1,173 +1,26 @@
 /* audit.c: the audit log page (in words, filtered, keyset paging) and its streamed CSV export */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "app.h"
+#include "audit.h"
 
 #define PAGE_SIZE 50
 #define CSV_BATCH "1000"        /* rows per read of the export, as text for the query */
 #define CSV_BATCH_ROWS 1000
 #define PEOPLE_MAX 1000
 
-/*
- * The log, newest first, after the keyset cursor ($6 microseconds since
- * the epoch, $7 id) when there is one, filtered by action ($2), person
- * ($3) and dates ($4, $5, inclusive; the end and the cursor make one
- * bound, b.before_*). One generic plan for every request,
- * planned once per connection: of the four branches, the one for the
- * filters given runs (the others stop at their one-time filter) and walks
- * its index of 012_workspace from the cursor on, every bound an index
- * condition, whatever the size of the log: no OFFSET, no per-request
- * planning. The workspace is $1 or, for the prefetched page (sent with the
- * session check, before the id is known), the one that check set. The
- * person of each row is one key lookup.
- */
-static const struct stmt stmts[] = {
-	/* The CSV export's batches. */
-	{ "audit_rows",
-	  "WITH ws AS MATERIALIZED ("
-	  "  SELECT coalesce($1::uuid, nullif(current_setting('app.current_workspace_id', true), '')::uuid) AS id), "
-	  "b AS MATERIALIZED ("
-	  "  SELECT c.lo, "
-	  "         CASE WHEN c.cur_at < c.hi THEN c.cur_at ELSE c.hi END AS before_at, "
-	  "         CASE WHEN c.cur_at < c.hi THEN c.cur_id "
-	  "              ELSE '00000000-0000-0000-0000-000000000000'::uuid END AS before_id "
-	  "    FROM (SELECT coalesce($4::date::timestamp AT TIME ZONE 'UTC', '-infinity') AS lo, "
-	  "                 coalesce(($5::date + 1)::timestamp AT TIME ZONE 'UTC', 'infinity') AS hi, "
-	  "                 coalesce('epoch'::timestamptz + $6::bigint * interval '1 microsecond', "
-	  "                          'infinity') AS cur_at, "
-	  "                 coalesce($7::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff') AS cur_id) c) "
-	  "SELECT (extract(epoch FROM a.created_at) * 1000000)::bigint || '_' || a.id, "
-	  "       to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-	  "       floor(extract(epoch FROM now() - a.created_at))::bigint, "
-	  "       a.action, a.resource_type, a.resource_id, host(a.ip_address), a.user_agent, "
-	  "       u.email, u.full_name, "
-	  "       a.changes ->> 'email', a.changes ->> 'role', a.changes ->> 'old_role', "
-	  "       a.changes ->> 'new_role', "
-	  "       coalesce(a.changes ->> 'name', a.changes -> 'new' ->> 'integration_name', "
-	  "                a.changes -> 'old' ->> 'integration_name', a.changes ->> 'integration_name'), "
-	  "       a.changes -> 'old' ->> 'name', a.changes -> 'new' ->> 'name', "
-	  "       a.changes ->> 'key_prefix', a.changes -> 'old' ->> 'plan_type', "
-	  "       a.changes -> 'new' ->> 'plan_type', a.changes ->> 'stripe_event_type', "
-	  "       a.changes::text, a.created_at AS ts, a.id AS rid "
-	  "  FROM ("
-	  "  (SELECT x.* FROM audit_logs x "
-	  "    WHERE $2::text IS NULL AND $3::uuid IS NULL "
-	  "      AND x.workspace_id = (SELECT id FROM ws) "
-	  "      AND x.created_at >= (SELECT lo FROM b) "
-	  "      AND (x.created_at, x.id) < ((SELECT before_at FROM b), (SELECT before_id FROM b)) "
-	  "    ORDER BY x.created_at DESC, x.id DESC LIMIT $8::int) "
-	  "  UNION ALL "
-	  "  (SELECT x.* FROM audit_logs x "
-	  "    WHERE $2::text IS NOT NULL AND $3::uuid IS NULL "
-	  "      AND x.workspace_id = (SELECT id FROM ws) AND x.action = $2::text "
-	  "      AND x.created_at >= (SELECT lo FROM b) "
-	  "      AND (x.created_at, x.id) < ((SELECT before_at FROM b), (SELECT before_id FROM b)) "
-	  "    ORDER BY x.created_at DESC, x.id DESC LIMIT $8::int) "
-	  "  UNION ALL "
-	  "  (SELECT x.* FROM audit_logs x "
-	  "    WHERE $2::text IS NULL AND $3::uuid IS NOT NULL "
-	  "      AND x.workspace_id = (SELECT id FROM ws) AND x.user_id = $3::uuid "
-	  "      AND x.created_at >= (SELECT lo FROM b) "
-	  "      AND (x.created_at, x.id) < ((SELECT before_at FROM b), (SELECT before_id FROM b)) "
-	  "    ORDER BY x.created_at DESC, x.id DESC LIMIT $8::int) "
-	  "  UNION ALL "
-	  "  (SELECT x.* FROM audit_logs x "
-	  "    WHERE $2::text IS NOT NULL AND $3::uuid IS NOT NULL "
-	  "      AND x.workspace_id = (SELECT id FROM ws) AND x.action = $2::text AND x.user_id = $3::uuid "
-	  "      AND x.created_at >= (SELECT lo FROM b) "
-	  "      AND (x.created_at, x.id) < ((SELECT before_at FROM b), (SELECT before_id FROM b)) "
-	  "    ORDER BY x.created_at DESC, x.id DESC LIMIT $8::int) "
-	  "       ) a "
-	  "  LEFT JOIN LATERAL (SELECT x.email, x.full_name FROM users x "
-	  "                      WHERE x.id = a.user_id OFFSET 0) u ON true "
-	  " ORDER BY a.created_at DESC, a.id DESC" },
-	/*
-	 * The page in one statement: everyone who has been a member (the person
-	 * filter, "id<TAB>email<TAB>name" lines by name) on every row, then the
-	 * rows as audit_rows but for the whole changes document, which only the
-	 * export shows (none with $8 = 0: one row of people alone).
-	 */
-	{ "audit_page",
-	  "WITH ws AS MATERIALIZED ("
-	  "  SELECT coalesce($1::uuid, nullif(current_setting('app.current_workspace_id', true), '')::uuid) AS id), "
-	  "b AS MATERIALIZED ("
-	  "  SELECT c.lo, "
-	  "         CASE WHEN c.cur_at < c.hi THEN c.cur_at ELSE c.hi END AS before_at, "
-	  "         CASE WHEN c.cur_at < c.hi THEN c.cur_id "
-	  "              ELSE '00000000-0000-0000-0000-000000000000'::uuid END AS before_id "
-	  "    FROM (SELECT coalesce($4::date::timestamp AT TIME ZONE 'UTC', '-infinity') AS lo, "
-	  "                 coalesce(($5::date + 1)::timestamp AT TIME ZONE 'UTC', 'infinity') AS hi, "
-	  "                 coalesce('epoch'::timestamptz + $6::bigint * interval '1 microsecond', "
-	  "                          'infinity') AS cur_at, "
-	  "                 coalesce($7::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff') AS cur_id) c) "
-	  "SELECT l.*, k.people "
-	  "  FROM (SELECT string_agg(p.id || E'\\t' || p.email || E'\\t' "
-	  "                          || coalesce(translate(p.full_name, E'\\t\\n\\r', '   '), ''), "
-	  "                          E'\\n' ORDER BY p.o, p.id) AS people "
-	  "          FROM (SELECT DISTINCT u.id, u.email, u.full_name, "
-	  "                       lower(coalesce(nullif(u.full_name, ''), u.email)) AS o "
-	  "                  FROM team_members tm "
-	  "                 CROSS JOIN LATERAL (SELECT x.id, x.email, x.full_name FROM users x "
-	  "                                      WHERE x.id = tm.user_id OFFSET 0) u "
-	  "                 WHERE tm.workspace_id = (SELECT id FROM ws) AND tm.status <> 'pending' "
-	  "                 ORDER BY 4, 1 LIMIT 1001) p) k "
-	  "  LEFT JOIN LATERAL ("
-	  "    SELECT (extract(epoch FROM a.created_at) * 1000000)::bigint || '_' || a.id, "
-	  "       to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-	  "       floor(extract(epoch FROM now() - a.created_at))::bigint, "
-	  "       a.action, a.resource_type, a.resource_id, host(a.ip_address), a.user_agent, "
-	  "       u.email, u.full_name, "
-	  "       a.changes ->> 'email', a.changes ->> 'role', a.changes ->> 'old_role', "
-	  "       a.changes ->> 'new_role', "
-	  "       coalesce(a.changes ->> 'name', a.changes -> 'new' ->> 'integration_name', "
-	  "                a.changes -> 'old' ->> 'integration_name', a.changes ->> 'integration_name'), "
-	  "       a.changes -> 'old' ->> 'name', a.changes -> 'new' ->> 'name', "
-	  "       a.changes ->> 'key_prefix', a.changes -> 'old' ->> 'plan_type', "
-	  "       a.changes -> 'new' ->> 'plan_type', a.changes ->> 'stripe_event_type', "
-	  "       NULL::text, a.created_at AS ts, a.id AS rid "
-	  "      FROM ("
-	  "  (SELECT x.* FROM audit_logs x "
-	  "    WHERE $2::text IS NULL AND $3::uuid IS NULL "
-	  "      AND x.workspace_id = (SELECT id FROM ws) "
-	  "      AND x.created_at >= (SELECT lo FROM b) "
-	  "      AND (x.created_at, x.id) < ((SELECT before_at FROM b), (SELECT before_id FROM b)) "
-	  "    ORDER BY x.created_at DESC, x.id DESC LIMIT $8::int) "
-	  "  UNION ALL "
-	  "  (SELECT x.* FROM audit_logs x "
-	  "    WHERE $2::text IS NOT NULL AND $3::uuid IS NULL "
-	  "      AND x.workspace_id = (SELECT id FROM ws) AND x.action = $2::text "
-	  "      AND x.created_at >= (SELECT lo FROM b) "
-	  "      AND (x.created_at, x.id) < ((SELECT before_at FROM b), (SELECT before_id FROM b)) "
-	  "    ORDER BY x.created_at DESC, x.id DESC LIMIT $8::int) "
-	  "  UNION ALL "
-	  "  (SELECT x.* FROM audit_logs x "
-	  "    WHERE $2::text IS NULL AND $3::uuid IS NOT NULL "
-	  "      AND x.workspace_id = (SELECT id FROM ws) AND x.user_id = $3::uuid "
-	  "      AND x.created_at >= (SELECT lo FROM b) "
-	  "      AND (x.created_at, x.id) < ((SELECT before_at FROM b), (SELECT before_id FROM b)) "
-	  "    ORDER BY x.created_at DESC, x.id DESC LIMIT $8::int) "
-	  "  UNION ALL "
-	  "  (SELECT x.* FROM audit_logs x "
-	  "    WHERE $2::text IS NOT NULL AND $3::uuid IS NOT NULL "
-	  "      AND x.workspace_id = (SELECT id FROM ws) AND x.action = $2::text AND x.user_id = $3::uuid "
-	  "      AND x.created_at >= (SELECT lo FROM b) "
-	  "      AND (x.created_at, x.id) < ((SELECT before_at FROM b), (SELECT before_id FROM b)) "
-	  "    ORDER BY x.created_at DESC, x.id DESC LIMIT $8::int) "
-	  "           ) a "
-	  "      LEFT JOIN LATERAL (SELECT x.email, x.full_name FROM users x "
-	  "                          WHERE x.id = a.user_id OFFSET 0) u ON true) l ON true "
-	  " ORDER BY l.ts DESC, l.rid DESC" },
-};
 
-/* Columns of audit_rows. */
+/* Columns of audit_rows and audit_page. */
 enum {
 	COL_CURSOR, COL_ISO, COL_AGE, COL_ACTION, COL_RTYPE, COL_RID, COL_IP, COL_AGENT,
 	COL_EMAIL, COL_NAME, COL_C_EMAIL, COL_C_ROLE, COL_C_OLD_ROLE, COL_C_NEW_ROLE,
 	COL_C_NAME, COL_C_OLD_NAME, COL_C_NEW_NAME, COL_C_PREFIX, COL_C_OLD_PLAN,
-	COL_C_NEW_PLAN, COL_C_EVENT, COL_CHANGES, COL_TS, COL_ROW_ID, COL_PEOPLE
+	COL_C_NEW_PLAN, COL_C_EVENT, COL_CHANGES, COL_TS, COL_ROW_ID, COL_PEOPLE,
+	COL_EPOCH = COL_CURSOR  /* audit_page: seconds since the epoch in place of the cursor */
 };
 
 /*
@@ -320,6 +173,18 @@ static const char *article(const char *word)
 	return *word != '\0' && strchr("aeiouAEIOU", *word) != NULL ? "an" : "a";
 }
 
+/* The strings up to NULL (none of them NULL), one after the other. */
+__attribute__((sentinel)) static void put_all(struct buf *b, ...)
+{
+	const char *s;
+	va_list ap;
+
+	va_start(ap, b);
+	while ((s = va_arg(ap, const char *)) != NULL)
+		buf_puts(b, s);
+	va_end(ap);
+}
+
 /* A Stripe event type in words, or the type itself when unknown. */
 static void stripe_words(struct buf *b, const char *type)
 {
@@ -328,7 +193,7 @@ static void stripe_words(struct buf *b, const char *type)
 			buf_puts(b, stripe_events[i].words);
 			return;
 		}
-	buf_printf(b, "the event %s", or(type, "(unknown)"));
+	put_all(b, "the event ", or(type, "(unknown)"), NULL);
 }
 
 /* One row in words: who did what to what. Written to b, never with an arena. */
@@ -344,36 +209,37 @@ static void describe(struct buf *b, const PGresult *r, int i)
 	buf_puts(b, actor);
 	if (strncmp(action, "team_member.", 12) == 0) {
 		if (strcmp(verb, "invited") == 0)
-			buf_printf(b, " invited %s as %s %s", email, article(role), role);
+			put_all(b, " invited ", email, " as ", article(role), " ", role, NULL);
 		else if (strcmp(verb, "role_changed") == 0)
-			buf_printf(b, " changed %s's role from %s to %s", email,
-			           or(col(r, i, COL_C_OLD_ROLE), "?"), or(col(r, i, COL_C_NEW_ROLE), "?"));
+			put_all(b, " changed ", email, "'s role from ", or(col(r, i, COL_C_OLD_ROLE), "?"),
+			        " to ", or(col(r, i, COL_C_NEW_ROLE), "?"), NULL);
 		else if (strcmp(verb, "invitation_accepted") == 0)
-			buf_printf(b, " accepted the invitation and joined as %s %s", article(role), role);
+			put_all(b, " accepted the invitation and joined as ", article(role), " ", role, NULL);
 		else if (strcmp(verb, "invitation_resent") == 0)
-			buf_printf(b, " sent a new invitation link to %s", email);
+			put_all(b, " sent a new invitation link to ", email, NULL);
 		else if (strcmp(verb, "invitation_revoked") == 0)
-			buf_printf(b, " revoked the invitation for %s", email);
+			put_all(b, " revoked the invitation for ", email, NULL);
 		else if (strcmp(verb, "removed") == 0)
-			buf_printf(b, " removed %s from the workspace", email);
+			put_all(b, " removed ", email, " from the workspace", NULL);
 		else if (strcmp(verb, "left") == 0)
 			buf_puts(b, " left the workspace");
 		else
-			buf_printf(b, " %s %s", strcmp(verb, "deactivated") == 0 ? "deactivated"
-			           : strcmp(verb, "reactivated") == 0 ? "reactivated" : verb, email);
+			put_all(b, " ", strcmp(verb, "deactivated") == 0 ? "deactivated"
+			        : strcmp(verb, "reactivated") == 0 ? "reactivated" : verb, " ", email, NULL);
 	} else if (strcmp(action, "workspace.renamed") == 0) {
-		buf_printf(b, " renamed the workspace from “%s” to “%s”", or(col(r, i, COL_C_OLD_NAME), "?"),
-		           or(col(r, i, COL_C_NEW_NAME), "?"));
+		put_all(b, " renamed the workspace from “", or(col(r, i, COL_C_OLD_NAME), "?"), "” to “",
+		        or(col(r, i, COL_C_NEW_NAME), "?"), "”", NULL);
 	} else if (strncmp(action, "workspace.", 10) == 0) {
-		buf_printf(b, " %s the workspace", verb);
+		put_all(b, " ", verb, " the workspace", NULL);
 	} else if (strcmp(action, "api_key.created") == 0) {
-		buf_printf(b, " created the API key “%s” (%s…)", or(name, "?"), or(col(r, i, COL_C_PREFIX), "?"));
+		put_all(b, " created the API key “", or(name, "?"), "” (", or(col(r, i, COL_C_PREFIX), "?"),
+		        "…)", NULL);
 	} else if (strcmp(action, "api_key.revoked") == 0) {
-		buf_printf(b, " revoked the API key “%s”", or(name, "?"));
+		put_all(b, " revoked the API key “", or(name, "?"), "”", NULL);
 	} else if (strcmp(action, "billing.plan_changed") == 0) {
 		if (col(r, i, COL_C_OLD_PLAN) != NULL && col(r, i, COL_C_NEW_PLAN) != NULL)
-			buf_printf(b, " changed the plan from %s to %s", plan_words(col(r, i, COL_C_OLD_PLAN)),
-			           plan_words(col(r, i, COL_C_NEW_PLAN)));
+			put_all(b, " changed the plan from ", plan_words(col(r, i, COL_C_OLD_PLAN)), " to ",
+			        plan_words(col(r, i, COL_C_NEW_PLAN)), NULL);
 		else
 			buf_puts(b, " changed the plan's billing");
 	} else if (strcmp(action, "billing.cancellation_requested") == 0) {
@@ -389,13 +255,102 @@ static void describe(struct buf *b, const PGresult *r, int i)
 		buf_puts(b, " ended the subscription");
 	} else if (strncmp(action, "integration.", 12) == 0) {
 		if (strcmp(verb, "tested") == 0)
-			buf_printf(b, " sent a test event to the integration “%s”", or(name, "?"));
+			put_all(b, " sent a test event to the integration “", or(name, "?"), "”", NULL);
 		else
-			buf_printf(b, " %s the integration “%s”",
-			           strcmp(verb, "updated") == 0 ? "changed" : verb, or(name, "?"));
+			put_all(b, " ", strcmp(verb, "updated") == 0 ? "changed" : verb, " the integration “",
+			        or(name, "?"), "”", NULL);
 	} else {
-		buf_printf(b, ": %s on %s", action, PQgetvalue(r, i, COL_RTYPE));
+		put_all(b, ": ", action, " on ", PQgetvalue(r, i, COL_RTYPE), NULL);
 	}
+}
+
+/* n (>= 0) in decimal, at least width digits (zeros before), at p; returns the end. */
+static char *put_digits(char *p, long long n, int width)
+{
+	char tmp[24];
+	int k = 0;
+
+	do {
+		tmp[k++] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n > 0 && k < (int)sizeof(tmp));
+	while (k < width && k < (int)sizeof(tmp))
+		tmp[k++] = '0';
+	while (k > 0)
+		*p++ = tmp[--k];
+	return p;
+}
+
+/*
+ * An entry's time from audit_page's seconds since the epoch ("1767225600.5"):
+ * its ISO time to the second (as audit_rows' to_char) and, unless cursor is
+ * NULL, its cursor (microseconds, "_", the row id, as audit_rows writes it;
+ * 96 bytes), written digit by digit (50 rows of snprintf cost more than the
+ * rest of the row). 0, or -1 when it does not parse or falls outside the
+ * years 0 to 9999.
+ */
+static int entry_time(const char *epoch, const char *id, char *cursor, char iso[32])
+{
+	long long whole = 0, frac = 0, us, secs;
+	int neg = 0, digits = 0;
+	const char *p = epoch;
+	size_t idlen;
+	struct tm tm;
+	char *o;
+	time_t t;
+
+	if (p == NULL || id == NULL || (idlen = strlen(id)) > 60)
+		return -1;
+	if (*p == '-') {
+		neg = 1;
+		p++;
+	}
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (whole > 900000000000LL)
+			return -1;
+		whole = whole * 10 + (*p - '0');
+	}
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			if (digits < 6) {
+				frac = frac * 10 + (*p - '0');
+				digits++;
+			}
+	if (*p != '\0')
+		return -1;
+	for (; digits < 6; digits++)
+		frac *= 10;
+	us = whole * 1000000 + frac;
+	if (neg)
+		us = -us;
+	secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+	t = (time_t)secs;
+	if (gmtime_r(&t, &tm) == NULL || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900)
+		return -1;
+	o = put_digits(iso, tm.tm_year + 1900, 4);
+	*o++ = '-';
+	o = put_digits(o, tm.tm_mon + 1, 2);
+	*o++ = '-';
+	o = put_digits(o, tm.tm_mday, 2);
+	*o++ = 'T';
+	o = put_digits(o, tm.tm_hour, 2);
+	*o++ = ':';
+	o = put_digits(o, tm.tm_min, 2);
+	*o++ = ':';
+	o = put_digits(o, tm.tm_sec, 2);
+	*o++ = 'Z';
+	*o = '\0';
+	if (cursor == NULL)
+		return 0;
+	o = cursor;
+	if (us < 0)
+		*o++ = '-';
+	o = put_digits(o, us < 0 ? -us : us, 1);
+	*o++ = '_';
+	memcpy(o, id, idlen + 1);
+	return 0;
 }
 
 /* Seconds since an entry (never negative: a clock a little ahead counts as just now). */
@@ -428,6 +383,14 @@ static const char *filter_query(struct ctx *c)
 	out = arena_strdup(c->arena, b.len ? b.data : "");
 	buf_free(&b);
 	return out;
+}
+
+/* The statement of the page for the filters of params (row_params). */
+static const char *page_stmt(const char *params[8])
+{
+	if (params[1] != NULL)
+		return params[2] != NULL ? "audit_page_action_actor" : "audit_page_action";
+	return params[2] != NULL ? "audit_page_actor" : "audit_page";
 }
 
 /* The parameters of audit_rows for this request's filters and cursor. */
@@ -535,13 +498,13 @@ static void fill_filter_form(struct ctx *c, const char *people)
 
 /*
  * The page with status: the filter form, then (unless the filters are bad)
- * 50 rows, all from one statement (audit_page), which for a plain GET was
- * sent with the session check (audit_prefetch).
+ * 50 rows, all from one statement (audit_page or the one for its filters),
+ * which for a plain GET was sent with the session check (audit_prefetch).
  */
 static void render_audit(struct ctx *c, int status)
 {
 	const char *params[8], *query;
-	char us[24];
+	char us[24], cursor[96] = "", iso[32];
 	PGresult *r;
 	int n = 0;
 
@@ -557,7 +520,7 @@ static void render_audit(struct ctx *c, int status)
 		           sizeof(us), status == 200 ? "51" : "0");
 		if (status != 200)
 			params[1] = params[2] = params[3] = params[4] = NULL;
-		r = db_exec(c, "audit_page", 8, params, NULL);
+		r = db_exec(c, page_stmt(params), 8, params, NULL);
 	}
 	if (r == NULL)
 		return;
@@ -577,19 +540,22 @@ static void render_audit(struct ctx *c, int status)
 		struct tvars *row = tvars_loop_add(c->vars, "rows");
 		struct buf b;
 
+		if (entry_time(PQgetvalue(r, i, COL_EPOCH), PQgetvalue(r, i, COL_ROW_ID),
+		               i == PAGE_SIZE - 1 ? cursor : NULL, iso) != 0)
+			iso[0] = '\0';
 		buf_init(&b);
 		describe(&b, r, i);
-		tvars_set(row, "summary", arena_strdup(c->arena, b.data));
+		tvars_set(row, "summary", b.data);     /* tvars_set keeps a copy */
 		buf_free(&b);
-		tvars_set(row, "iso", PQgetvalue(r, i, COL_ISO));
-		tvars_set(row, "when", datetime_words(c->arena, PQgetvalue(r, i, COL_ISO)));
+		tvars_set(row, "iso", iso);
+		tvars_set(row, "when", datetime_words(c->arena, iso));
 		tvars_set(row, "ago", ago_words(c->arena, age(PQgetvalue(r, i, COL_AGE))));
 		tvars_set(row, "ip", col(r, i, COL_IP));
-		tvars_set(row, "agent", col(r, i, COL_AGENT));
 	}
+	/* The last row shown (PAGE_SIZE - 1) wrote cursor last. */
 	if (n > PAGE_SIZE)
 		tvars_set(c->vars, "next_query", arena_printf(c->arena, "%s%sbefore=%s", query,
-		          *query ? "&" : "", PQgetvalue(r, PAGE_SIZE - 1, COL_CURSOR)));
+		          *query ? "&" : "", cursor));
 	tvars_set_bool(c->vars, "older_page", http_field(c->req, F_BEFORE) != NULL);
 	tvars_set_bool(c->vars, "any_rows", n > 0);
 	PQclear(r);
@@ -612,9 +578,9 @@ static int audit_prefetch(struct ctx *c, struct prefetch *p)
 			return 0;
 	if (filter(c, F_FROM) && filter(c, F_TO) && strcmp(filter(c, F_FROM), filter(c, F_TO)) > 0)
 		return 0;
-	p->stmt = "audit_page";
 	p->nparams = 8;
 	row_params(c, p->params, http_field(c->req, F_BEFORE), us, 24, "51");
+	p->stmt = page_stmt(p->params);
 	p->params[0] = NULL;
 	return 1;
 }
@@ -729,7 +695,7 @@ static int audit_init(void)
 
 static const struct page page = {
 	"audit", routes, sizeof(routes) / sizeof(routes[0]),
-	stmts, sizeof(stmts) / sizeof(stmts[0]), templates, audit_init,
+	audit_stmts, AUDIT_NSTMTS, templates, audit_init,
 };
 
 int main(int argc, char **argv)
