@@ -19,7 +19,7 @@ ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) -fstack-protector-strong -D_FORTIFY_SOURC
 LIBS     = $(PKG_LIBS) -lfcgi -lcrypt
 
 # The shared library: everything in cgi/ that is not a page.
-LIB_SRC  = util http tmpl crypto db rbac server app
+LIB_SRC  = util http tmpl crypto db rbac server app wscache
 # Pages: one executable each, built when its source exists.
 PAGES    = $(filter $(patsubst cgi/%.c,%,$(wildcard cgi/*.c)),auth invite team billing integrations general apikeys audit account password delivery)
 # Extra per-page objects (e.g. the billing cycle command) may be added below.

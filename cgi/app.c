@@ -64,6 +64,7 @@ static void config_load(void)
 	app_config.lock_timeout_ms = env_long("SETTINGS_LOCK_TIMEOUT_MS", 3000, 0, 3600000);
 	app_config.statement_timeout_ms = env_long("SETTINGS_STATEMENT_TIMEOUT_MS", 5000, 0, 3600000);
 	app_config.bcrypt_cost = (int)env_long("BCRYPT_COST", 11, 4, 16);
+	app_config.ws_cache = (int)env_long("SETTINGS_WORKSPACE_CACHE", 1, 0, 1);
 }
 
 static int load_template(const char *name);
@@ -239,7 +240,7 @@ static int session_load(struct ctx *c, const char *slug, const struct prefetch *
 	char idle[24];
 	const char *params[3];
 	PGresult *r, *res[1];
-	int broken, n = pre != NULL ? 1 : 0;
+	int broken, n = pre != NULL && pre->stmt != NULL ? 1 : 0;
 
 	snprintf(idle, sizeof(idle), "%ld", app_config.session_idle_seconds);
 	params[0] = session_hash(c);
@@ -259,7 +260,7 @@ static int session_load(struct ctx *c, const char *slug, const struct prefetch *
 	}
 	if (r == NULL)
 		return -1;
-	if (pre != NULL)
+	if (n > 0)
 		c->prefetched = res[0];
 	if (PQntuples(r) == 1) {
 		struct session *s = arena_alloc(c->arena, sizeof(*s));
@@ -278,6 +279,7 @@ static int session_load(struct ctx *c, const char *slug, const struct prefetch *
 			w->slug = db_value(c, r, 0, 7);
 			w->member_id = db_value(c, r, 0, 8);
 			w->role = role_parse(db_value(c, r, 0, 9));
+			w->version = db_value(c, r, 0, 12);
 			c->ws = w->role != ROLE_NONE ? w : NULL;
 		}
 		fill_switcher(c, db_value(c, r, 0, 10));

@@ -48,6 +48,7 @@ struct workspace {
 	const char *slug;
 	const char *member_id;     /* the signed-in person's team_members.id */
 	enum role role;
+	const char *version;       /* what its pages show moved last at this number (sql/017) */
 };
 
 struct ctx;
@@ -68,6 +69,10 @@ enum route_flags {
  * current_setting('app.current_workspace_id') (row-level security scopes it
  * too). The handler then finds the result in c->prefetched and must not
  * query the database again (the transaction is already over).
+ *
+ * With stmt NULL, the session check commits alone: for a page whose data
+ * the worker may already keep (wscache.h). If it does not, the handler
+ * calls db_resume() and reads as usual.
  */
 struct prefetch {
 	const char *stmt;
@@ -148,6 +153,7 @@ struct config {
 	long statement_timeout_ms;        /* per connection: statement_timeout */
 	int bcrypt_cost;
 	int db_unnamed;                    /* 1: no prepared statements (SETTINGS_DB_STATEMENTS) */
+	int ws_cache;                      /* 1: keep page data per workspace (SETTINGS_WORKSPACE_CACHE) */
 };
 extern struct config app_config;
 

@@ -7,6 +7,8 @@
 
 #include "app.h"
 #include "crypto.h"
+#include "db.h"
+#include "wscache.h"
 
 #define STRIPE_TOLERANCE 300       /* seconds a signature's timestamp may be off */
 #define STRIPE_MAX_SIGNATURES 8    /* v1 values looked at in one header */
@@ -80,12 +82,16 @@ static const struct stmt stmts[] = {
 	  "       coalesce(bc.auto_renew, false), coalesce(bc.cancellation_requested, false), "
 	  "       bc.cancellation_effective_date, "
 	  "       (bc.trial_ends_at AT TIME ZONE 'UTC')::date, "
-	  "       ceil(extract(epoch FROM bc.trial_ends_at - now()) / 86400)::bigint, "
+	  "       floor(extract(epoch FROM bc.trial_ends_at - now()))::bigint, "
 	  "       bc.payment_method_brand, bc.payment_method_last4, "
 	  /* The cycle has ended: billing_rollover() is due (billing_load). */
 	  "       coalesce(bc.billing_cycle_end, "
 	  "                (bc.billing_cycle_start + interval '1 month' - interval '1 day')::date) "
-	  "       < current_date "
+	  "       < current_date, "
+	  /* When it will be: for a row kept by the worker (wscache.h). */
+	  "       extract(epoch FROM (coalesce(bc.billing_cycle_end, "
+	  "                (bc.billing_cycle_start + interval '1 month' - interval '1 day')::date) "
+	  "                + 1)::timestamptz)::bigint "
 	  "  FROM billing_config bc "
 	  "  LEFT JOIN plan_catalog pc ON pc.plan_type = bc.plan_type "
 	  " WHERE bc.workspace_id = $1::uuid" },
@@ -202,7 +208,7 @@ enum {
 	B_TRACES_LIMIT, B_MEMBERS_LIMIT, B_KEYS_LIMIT, B_RETENTION, B_CUSTOM_LIMIT,
 	B_TRACES, B_MEMBERS, B_KEYS, B_CUSTOM, B_PENDING, B_OVERAGE,
 	B_CYCLE_START, B_CYCLE_END, B_CYCLE_RESET, B_NEXT, B_AUTO_RENEW, B_CANCEL, B_CANCEL_DATE,
-	B_TRIAL_END, B_TRIAL_DAYS, B_BRAND, B_LAST4, B_DUE, B__MAX
+	B_TRIAL_END, B_TRIAL_SECONDS, B_BRAND, B_LAST4, B_DUE, B_ROLLOVER_AT, B__MAX
 };
 
 /* Columns of plan_catalog / plan_find. */
@@ -214,6 +220,7 @@ enum {
 /* The workspace's billing row as text (NULL for SQL NULL). */
 struct billing {
 	const char *v[B__MAX];
+	long age;                  /* seconds since the row was read (wscache.h) */
 };
 
 enum { K_PLAN_TYPE, K_BILLING_INTERVAL, K_CONFIRM, K__MAX };
@@ -357,12 +364,24 @@ static int billing_lock(struct ctx *c)
 	return n == 1;
 }
 
+/* The billing row's values from r (0 none, 1 found). */
+static int billing_from(const PGresult *r, struct billing *b)
+{
+	int found = PQntuples(r) == 1;
+
+	b->age = 0;
+	for (int i = 0; i < B__MAX; i++)
+		b->v[i] = found && !PQgetisnull(r, 0, i) ? PQgetvalue(r, 0, i) : NULL;
+	return found;
+}
+
 /*
  * Read the billing row: 1 found, 0 none, -1 error. When its cycle has
  * ended, close it first (billing_rollover) and read the row again: a read
- * writes only when a rollover is due.
+ * writes only when a rollover is due. With keep, the result is handed over
+ * there (b points into it); else b is copied and the result cleared.
  */
-static int billing_load(struct ctx *c, struct billing *b)
+static int billing_read(struct ctx *c, struct billing *b, PGresult **keep)
 {
 	const char *params[1] = { c->ws->id };
 	int found = 0;
@@ -372,16 +391,38 @@ static int billing_load(struct ctx *c, struct billing *b)
 
 		if (r == NULL)
 			return -1;
-		found = PQntuples(r) == 1;
-		for (int i = 0; found && i < B__MAX; i++)
-			b->v[i] = db_value(c, r, 0, i);
-		PQclear(r);
-		if (!found || !text_is(b->v[B_DUE], "t") || pass == 1)
-			break;
-		if (rollover(c) != 0)
-			return -1;
+		found = billing_from(r, b);
+		if (found && text_is(b->v[B_DUE], "t") && pass == 0) {
+			PQclear(r);
+			if (rollover(c) != 0)
+				return -1;
+			continue;
+		}
+		if (keep != NULL) {
+			*keep = r;
+		} else {
+			for (int i = 0; i < B__MAX; i++)
+				b->v[i] = b->v[i] != NULL ? arena_strdup(c->arena, b->v[i]) : NULL;
+			PQclear(r);
+		}
+		break;
 	}
 	return found;
+}
+
+/* A kept row whose cycle has ended since: read again (and roll over). */
+static int billing_due(const PGresult *r)
+{
+	long at;
+
+	return PQntuples(r) == 1 &&
+	       (PQgetisnull(r, 0, B_ROLLOVER_AT) ||
+	        parse_long(PQgetvalue(r, 0, B_ROLLOVER_AT), LONG_MIN, LONG_MAX, &at) != 0 ||
+	        (long)time(NULL) >= at);
+}
+static int billing_load(struct ctx *c, struct billing *b)
+{
+	return billing_read(c, b, NULL);
 }
 
 /*
@@ -441,10 +482,10 @@ static int plan_blockers(struct ctx *c, const struct billing *b, const PGresult 
                          struct tvars *into, const char *loop);
 
 /* The plan catalog as comparison rows (and the choices of the plan form). */
-static int catalog_fill(struct ctx *c, const struct billing *b)
+static int catalog_fill(struct ctx *c, const struct billing *b, PGresult *given, PGresult **keep)
 {
 	const char *chosen = c->req->specs == plan_fields ? c->req->fields[K_PLAN_TYPE].raw : NULL;
-	PGresult *r = db_exec(c, "plan_catalog", 0, NULL, NULL);
+	PGresult *r = given != NULL ? given : db_exec(c, "plan_catalog", 0, NULL, NULL);
 
 	if (r == NULL)
 		return -1;
@@ -470,7 +511,10 @@ static int catalog_fill(struct ctx *c, const struct billing *b)
 		if (b != NULL && !current && text_is(PQgetvalue(r, i, P_SELF_SERVE), "t"))
 			tvars_set_bool(row, "blocked", plan_blockers(c, b, r, i, row, "blockers") > 0);
 	}
-	PQclear(r);
+	if (keep != NULL)
+		*keep = r;
+	else if (given == NULL)
+		PQclear(r);
 	return 0;
 }
 
@@ -524,8 +568,14 @@ static void plan_fill(struct ctx *c, const struct billing *b)
 	if (text_is(status, "trialing") && b->v[B_TRIAL_END] != NULL) {
 		long days = 0;
 
-		if (b->v[B_TRIAL_DAYS] != NULL && parse_long(b->v[B_TRIAL_DAYS], LONG_MIN, LONG_MAX, &days) != 0)
-			days = 0;
+		long secs = 0;
+
+		if (b->v[B_TRIAL_SECONDS] == NULL ||
+		    parse_long(b->v[B_TRIAL_SECONDS], LONG_MIN, LONG_MAX, &secs) != 0)
+			secs = 0;
+		secs -= b->age;
+		/* Days begun count: 1 second left is "1 day left". */
+		days = secs > 0 ? (secs + 86399) / 86400 : 0;
 		tvars_set(c->vars, "trial_end", b->v[B_TRIAL_END]);
 		tvars_set(c->vars, "trial_end_text", day(c, b->v[B_TRIAL_END]));
 		if (days > 0)
@@ -571,13 +621,16 @@ static void usage_fill(struct ctx *c, const struct billing *b)
 }
 
 /*
- * Render the billing page with status (200, or 409/422 when a form was
- * refused: its errors are already in c->vars). Reads the row again, so what
- * is shown is what the transaction sees.
+ * The billing page with status. With keep (the plain GET), the row and the
+ * catalog may come from what this worker kept for the workspace at its
+ * current version, and what is read is kept for the next owner who asks.
  */
-static void billing_show(struct ctx *c, int status)
+static void billing_render(struct ctx *c, int status, int keep)
 {
 	const char *sales = getenv("SETTINGS_SALES_EMAIL");
+	const struct wscache_entry *kept = keep ? wscache_get(c, WSC_BILLING) : NULL;
+	PGresult *res[2] = { NULL, NULL };
+	time_t read_at = time(NULL);
 	struct billing b;
 	int found;
 
@@ -585,23 +638,56 @@ static void billing_show(struct ctx *c, int status)
 	tvars_set(c->vars, "nav", "billing");
 	/* Enterprise is sold by contract: where the page sends people. */
 	tvars_set(c->vars, "sales_email", sales != NULL && *sales != '\0' ? sales : "sales@example.com");
-	if ((found = billing_load(c, &b)) < 0)
+	if (kept != NULL && billing_due(kept->res[0]))
+		kept = NULL;           /* the cycle ended since: roll it over first */
+	if (kept != NULL) {
+		found = billing_from(kept->res[0], &b);
+		b.age = wscache_age(kept);
+	} else if (db_resume(c) != 0 || (found = billing_read(c, &b, keep ? &res[0] : NULL)) < 0) {
 		return;
+	}
 	if (found) {
 		plan_fill(c, &b);
 		usage_fill(c, &b);
 	} else {
 		tvars_set_bool(c->vars, "no_billing", 1);
 	}
-	if (catalog_fill(c, found ? &b : NULL) != 0)
+	if (catalog_fill(c, found ? &b : NULL, kept != NULL ? kept->res[1] : NULL,
+	                 kept == NULL && keep ? &res[1] : NULL) != 0) {
+		PQclear(res[0]);
 		return;
+	}
 	page_render(c, status, "billing.tmpl");
+	/* The row and the catalog are the same for every owner: keep them (wscache.h). */
+	if (kept == NULL && keep && wscache_put(c, WSC_BILLING, res, 2, read_at) == NULL) {
+		PQclear(res[0]);
+		PQclear(res[1]);
+	}
+}
+
+/*
+ * Render the billing page with status (200, or 409/422 when a form was
+ * refused: its errors are already in c->vars). Reads the row again, so what
+ * is shown is what the transaction sees.
+ */
+static void billing_show(struct ctx *c, int status)
+{
+	billing_render(c, status, 0);
 }
 
 /* GET /w/{slug}/settings/billing: the page (owners only). 200; 403 for other roles. */
 static void billing_get(struct ctx *c)
 {
-	billing_show(c, 200);
+	billing_render(c, 200, 1);
+}
+
+/* Kept by this worker: the session check commits alone (app.h, struct prefetch). */
+static int billing_prefetch(struct ctx *c, struct prefetch *p)
+{
+	if (!wscache_known(WSC_BILLING, c->req->capture[0]))
+		return 0;
+	p->stmt = NULL;
+	return 1;
 }
 
 /* Owner POSTs start here: cycle rolled over, row locked. 1 go on, 0 answered. */
@@ -1211,7 +1297,8 @@ static void webhook_post(struct ctx *c)
 }
 
 static const struct route routes[] = {
-	{ "GET", "/w/*/settings/billing", billing_get, ROUTE_WORKSPACE, PERM_VIEW_BILLING, NULL, 0 },
+	{ "GET", "/w/*/settings/billing", billing_get, ROUTE_WORKSPACE, PERM_VIEW_BILLING, NULL, 0,
+	  billing_prefetch },
 	{ "GET", "/w/*/settings/billing/plan", plan_post, ROUTE_WORKSPACE, PERM_MANAGE_BILLING,
 	  plan_fields, K__MAX },
 	{ "POST", "/w/*/settings/billing/plan", plan_post, ROUTE_WORKSPACE, PERM_MANAGE_BILLING,

@@ -5,6 +5,7 @@
 
 #include "app.h"
 #include "db.h"
+#include "wscache.h"
 
 static PGconn *conn;
 
@@ -64,7 +65,13 @@ static const struct stmt common_stmts[] = {
 	{ "session_context",
 	  "SELECT session_id, user_id, user_email, user_name, csrf_token, "
 	  "workspace_id, workspace_name, workspace_slug, member_id, member_role, workspaces, "
-	  "stamp_due FROM auth_session($1, $2, $3::int)" },
+	  "stamp_due, workspace_version FROM auth_session($1, $2, $3::int)" },
+	/*
+	 * A second transaction of a request whose first ended with the session
+	 * check (db_resume): the row-level security context again, for the
+	 * workspace that check returned.
+	 */
+	{ "ws_context", "SELECT set_config('app.current_workspace_id', $1::uuid::text, true)" },
 	/* The activity stamps, when session_context says they are due (outside any transaction). */
 	{ "session_touch", "SELECT auth_session_touch($1::uuid, $2::uuid)" },
 	{ "session_create",
@@ -200,6 +207,11 @@ void db_close(void)
 	if (conn != NULL)
 		PQfinish(conn);
 	conn = NULL;
+	/*
+	 * The next connection may reach another server (a promoted standby):
+	 * numbers read from this one say nothing there.
+	 */
+	wscache_reset();
 }
 
 PGresult *db_exec(struct ctx *c, const char *stmt, int nparams,
@@ -342,6 +354,34 @@ PGresult *db_begin_exec(struct ctx *c, const char *stmt, int nparams,
 		return NULL;
 	}
 	return out;
+}
+
+/*
+ * After a session check that committed with it (struct prefetch, commit
+ * only): BEGIN again, with the row-level security context of c->ws, in one
+ * round trip. The request then goes on as if the session check's own
+ * transaction had stayed open. 0 ok, -1 (c->db_failed set) on failure.
+ */
+int db_resume(struct ctx *c)
+{
+	const char *params[1];
+	PGresult *r;
+	int broken;
+
+	if (c->ws == NULL || conn == NULL) {
+		c->db_failed = 1;
+		return -1;
+	}
+	if (PQtransactionStatus(conn) == PQTRANS_INTRANS)
+		return 0;
+	params[0] = c->ws->id;
+	r = db_begin_exec(c, "ws_context", 1, params, NULL, 0, 0, NULL, &broken);
+	if (r == NULL) {
+		c->db_failed = 1;
+		return -1;
+	}
+	PQclear(r);
+	return 0;
 }
 
 int db_command(struct ctx *c, const char *sql)

@@ -22,5 +22,6 @@ int db_timed_out(const PGresult *r);
 PGresult *db_begin_exec(struct ctx *c, const char *stmt, int nparams,
                         const char *const *params, const struct prefetch *more, int n,
                         int commit, PGresult **more_results, int *broken);
+int db_resume(struct ctx *c);
 
 #endif

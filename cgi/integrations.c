@@ -8,6 +8,8 @@
 #include "integrations.h"
 #include "integ_deliver.h"
 #include "integ_net.h"
+#include "db.h"
+#include "wscache.h"
 
 /* The key ring for secrets at rest (SETTINGS_CREDENTIALS_KEYS), parsed once per worker. */
 struct keyring *ring;
@@ -117,6 +119,12 @@ const char *relative_time(struct ctx *c, long age)
 	return until_words(c->arena, -age);
 }
 
+/*
+ * Seconds since the rows being drawn were read: not 0 only while the list
+ * draws rows this worker kept (wscache.h), whose TS() ages are that old.
+ */
+static long rows_age;
+
 /* prefix_iso, prefix_abs ("31 January 2025, 14:05 UTC") and prefix_rel from SQL's TS() columns. */
 void set_time(struct ctx *c, struct tvars *v, const char *prefix, const char *iso,
                      const char *age)
@@ -126,6 +134,7 @@ void set_time(struct ctx *c, struct tvars *v, const char *prefix, const char *is
 	if (iso == NULL || strlen(iso) < 16)
 		return;
 	parse_long(age, -(1L << 40), 1L << 40, &secs);
+	secs += rows_age;
 	tvars_set(v, arena_printf(c->arena, "%s_iso", prefix), iso);
 	tvars_set(v, arena_printf(c->arena, "%s_abs", prefix), datetime_words(c->arena, iso));
 	tvars_set(v, arena_printf(c->arena, "%s_rel", prefix), relative_time(c, secs));
@@ -213,6 +222,20 @@ static long integrations_max(void)
 	return v != NULL && parse_long(v, 1, 100000, &n) == 0 ? n : 100;
 }
 
+/* The plan's limit and the counts from integ_limit's row. */
+static void limit_parse(const PGresult *r, long *limit, long *count, int *unlimited)
+{
+	int billed = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+
+	/* A billing row with a NULL limit is unlimited; no billing row is the free plan. */
+	*unlimited = billed ? PQgetisnull(r, 0, 1) : PQgetisnull(r, 0, 2);
+	*limit = 0;
+	if (!*unlimited)
+		parse_long(PQgetvalue(r, 0, billed ? 1 : 2), 0, 1L << 40, limit);
+	parse_long(PQgetvalue(r, 0, 3), 0, 1L << 40, count);
+	parse_long(PQgetvalue(r, 0, 4), 0, 1L << 40, &total_integrations);
+}
+
 /* Webhook and custom integrations against the plan's limit. -1 on database failure. */
 int custom_limit(struct ctx *c, int lock, long *limit, long *count, int *unlimited)
 {
@@ -236,26 +259,18 @@ int custom_limit(struct ctx *c, int lock, long *limit, long *count, int *unlimit
 	r = db_exec(c, "integ_limit", 1, params, NULL);
 	if (r == NULL)
 		return -1;
-	billed = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-	/* A billing row with a NULL limit is unlimited; no billing row is the free plan. */
-	*unlimited = billed ? PQgetisnull(r, 0, 1) : PQgetisnull(r, 0, 2);
-	*limit = 0;
-	if (!*unlimited)
-		parse_long(PQgetvalue(r, 0, billed ? 1 : 2), 0, 1L << 40, limit);
-	parse_long(PQgetvalue(r, 0, 3), 0, 1L << 40, count);
-	parse_long(PQgetvalue(r, 0, 4), 0, 1L << 40, &total_integrations);
+	limit_parse(r, limit, count, unlimited);
 	PQclear(r);
 	return 0;
 }
 
-/* custom_count, custom_limit / custom_unlimited, custom_at_limit for the templates. */
-void set_limit_vars(struct ctx *c)
+/* custom_count, custom_limit / custom_unlimited, custom_at_limit from integ_limit's row. */
+static void limit_vars(struct ctx *c, const PGresult *r)
 {
 	long limit, count;
 	int unlimited;
 
-	if (custom_limit(c, 0, &limit, &count, &unlimited) != 0)
-		return;
+	limit_parse(r, &limit, &count, &unlimited);
 	tvars_set_int(c->vars, "custom_count", count);
 	if (unlimited) {
 		tvars_set(c->vars, "custom_unlimited", "1");
@@ -263,6 +278,17 @@ void set_limit_vars(struct ctx *c)
 		tvars_set_int(c->vars, "custom_limit", limit);
 		tvars_set_bool(c->vars, "custom_at_limit", count >= limit);
 	}
+}
+
+void set_limit_vars(struct ctx *c)
+{
+	const char *params[1] = { c->ws->id };
+	PGresult *r = db_exec(c, "integ_limit", 1, params, NULL);
+
+	if (r == NULL)
+		return;
+	limit_vars(c, r);
+	PQclear(r);
 }
 
 /* The "types" loop: one row per integration type, for the type choosers. */
@@ -355,7 +381,9 @@ static void list_get(struct ctx *c)
 	int manage = rbac_can(c->ws->role, PERM_MANAGE_INTEGRATIONS);
 	const struct field *pf = &c->req->fields[K_PAGE];
 	long pageno = pf->state == FIELD_VALID ? pf->num : 1, total = 0, pages;
-	PGresult *r, *meta;
+	const struct wscache_entry *kept = pageno == 1 ? wscache_get(c, WSC_INTEGRATIONS) : NULL;
+	time_t read_at = time(NULL);
+	PGresult *r, *meta, *lim = NULL;
 
 	if (pf->state == FIELD_INVALID) {
 		integ_error(c, 400, "The page number must be a whole number from 1.");
@@ -368,13 +396,27 @@ static void list_get(struct ctx *c)
 	tvars_set(c->vars, "nav", "integrations");
 	tvars_set(c->vars, "list_path", list_path(c));
 	tvars_set_bool(c->vars, "can_manage", manage);
+	if (kept != NULL) {
+		/* The first page, as read at the workspace's version (wscache.h). */
+		r = kept->res[0];
+		meta = kept->res[1];
+		lim = kept->res[2];
+		rows_age = wscache_age(kept);
+	} else {
+		if (db_resume(c) != 0 || (r = db_exec(c, "integ_list", 3, params, NULL)) == NULL)
+			return;
+		meta = secret_meta(c, NULL);
+		/* The first page reads the limit for every role, to keep it for all. */
+		if ((manage || pageno == 1) && (lim = db_exec(c, "integ_limit", 1, params, NULL)) == NULL) {
+			PQclear(r);
+			PQclear(meta);
+			return;
+		}
+	}
 	if (manage) {
 		add_type_rows(c);
-		set_limit_vars(c);
+		limit_vars(c, lim);
 	}
-	r = db_exec(c, "integ_list", 3, params, NULL);
-	if (r == NULL)
-		return;
 	if (PQntuples(r) > 0)
 		parse_long(PQgetvalue(r, 0, L_TOTAL), 0, 1L << 40, &total);
 	else if (pageno > 1 && set_limit_total(c, &total) != 0)
@@ -389,7 +431,6 @@ static void list_get(struct ctx *c)
 			tvars_set_int(c->vars, "next_page", pageno + 1);
 		tvars_set_bool(c->vars, "past_end", pageno > pages);
 	}
-	meta = secret_meta(c, NULL);
 	for (int i = 0; i < PQntuples(r); i++) {
 		struct tvars *row = tvars_loop_add(c->vars, "integrations");
 		int t = type_index(PQgetvalue(r, i, L_TYPE));
@@ -458,9 +499,26 @@ static void list_get(struct ctx *c)
 		tvars_set(row, "delivery", retry);
 		fill_secret_meta(c, row, meta, PQgetvalue(r, i, L_ID), (enum itype)t, 1);
 	}
-	PQclear(r);
-	PQclear(meta);
+	rows_age = 0;
 	page_render(c, 200, "integrations.tmpl");
+	if (kept == NULL) {
+		PGresult *res[3] = { r, meta, lim };
+
+		/* The first page is the same for every member: keep it. */
+		if (pageno != 1 || meta == NULL || wscache_put(c, WSC_INTEGRATIONS, res, 3, read_at) == NULL)
+			for (int i = 0; i < 3; i++)
+				PQclear(res[i]);
+	}
+}
+
+/* Kept by this worker: the session check commits alone (app.h, struct prefetch). */
+static int list_prefetch(struct ctx *c, struct prefetch *p)
+{
+	if (c->req->fields[K_PAGE].state != FIELD_MISSING ||
+	    !wscache_known(WSC_INTEGRATIONS, c->req->capture[0]))
+		return 0;
+	p->stmt = NULL;
+	return 1;
 }
 
 /* GET .../integrations/new?type=…: the create form; without a valid type, the type chooser (200 / 400). */
@@ -846,7 +904,7 @@ static int integrations_init(void)
 #define MANAGE (ROUTE_WORKSPACE), PERM_MANAGE_INTEGRATIONS, fields, K__MAX
 
 static const struct route routes[] = {
-	{ "GET", W, list_get, ROUTE_WORKSPACE, PERM_VIEW_WORKSPACE, fields, K__MAX },
+	{ "GET", W, list_get, ROUTE_WORKSPACE, PERM_VIEW_WORKSPACE, fields, K__MAX, list_prefetch },
 	{ "POST", W, create_post, MANAGE },
 	{ "GET", W "/new", new_get, MANAGE },
 	{ "GET", W "/*", edit_get, MANAGE },

@@ -11,7 +11,9 @@
 
 #include "app.h"
 #include "crypto.h"
+#include "db.h"
 #include "mail.h"
+#include "wscache.h"
 
 #define PAGE_SIZE 50
 /* PAGE_SIZE + 1, written into the SQL: the extra row says a next page exists, and a
@@ -484,8 +486,12 @@ static void invitation_hand_over(struct ctx *c, const char *token, char mail)
 /* The page                                                            */
 /* ------------------------------------------------------------------ */
 
-/* Fill one list row's variables, with the forms the signed-in person may use. */
-static void fill_row(struct ctx *c, struct tvars *row, const PGresult *r, int i, long owners)
+/*
+ * Fill one list row's variables, with the forms the signed-in person may
+ * use; the rows were read age seconds ago (wscache.h).
+ */
+static void fill_row(struct ctx *c, struct tvars *row, const PGresult *r, int i, long owners,
+                     long age)
 {
 	const char *id = PQgetvalue(r, i, COL_ID);
 	const char *role = PQgetvalue(r, i, COL_ROLE);
@@ -505,12 +511,12 @@ static void fill_row(struct ctx *c, struct tvars *row, const PGresult *r, int i,
 	tvars_set(row, "joined", date_words(c->arena, PQgetvalue(r, i, COL_JOINED)));
 	if (!PQgetisnull(r, i, COL_LAST_ACTIVE)) {
 		tvars_set(row, "last_active_iso", PQgetvalue(r, i, COL_LAST_ACTIVE));
-		tvars_set(row, "last_active", ago_words(c->arena, num(PQgetvalue(r, i, COL_LAST_ACTIVE_AGE))));
+		tvars_set(row, "last_active", ago_words(c->arena, num(PQgetvalue(r, i, COL_LAST_ACTIVE_AGE)) + age));
 	}
 	if (!PQgetisnull(r, i, COL_INVITER))
 		tvars_set(row, "invited_by", PQgetvalue(r, i, COL_INVITER));
 	if (!PQgetisnull(r, i, COL_EXPIRES_AT)) {
-		long left = num(PQgetvalue(r, i, COL_EXPIRES_IN));
+		long left = num(PQgetvalue(r, i, COL_EXPIRES_IN)) - age;
 
 		tvars_set(row, "expires_iso", PQgetvalue(r, i, COL_EXPIRES_AT));
 		tvars_set(row, "expires_at", datetime_words(c->arena, PQgetvalue(r, i, COL_EXPIRES_AT)));
@@ -615,7 +621,9 @@ static void render_team(struct ctx *c, int status, const char *q, long pageno)
 	char offset[24];
 	long counts[3] = {0, 0, 0}, shown[3] = {0, 0, 0}, owners, off = (pageno - 1) * PAGE_SIZE;
 	long seats, seats_limit = -1, pages = 1;
-	int more = 0;
+	int more = 0, first = !q && pageno == 1;
+	const struct wscache_entry *kept = first ? wscache_get(c, WSC_TEAM) : NULL;
+	time_t read_at = time(NULL);
 	PGresult *r;
 
 	snprintf(offset, sizeof(offset), "%ld", off);
@@ -625,11 +633,18 @@ static void render_team(struct ctx *c, int status, const char *q, long pageno)
 	if (c->prefetched != NULL) {
 		r = c->prefetched;     /* the same statement, sent with the session lookup */
 		c->prefetched = NULL;
-	} else {
+	} else if (kept != NULL) {
+		r = kept->res[0];      /* the first page, as read at the workspace's version */
+	} else if (db_resume(c) == 0) {
 		r = db_exec(c, q ? "team_page_search" : "team_page", q ? 3 : 2, params, NULL);
+	} else {
+		return;
 	}
 	if (r == NULL)
 		return;
+	/* The first page is the same for every member: keep it (wscache.h). */
+	if (first && kept == NULL)
+		kept = wscache_put(c, WSC_TEAM, &r, 1, read_at);
 	for (int k = 0; k < 3; k++)
 		counts[k] = num(PQgetvalue(r, 0, COL_N_ACTIVE + k));
 	owners = num(PQgetvalue(r, 0, COL_N_OWNERS));
@@ -648,13 +663,14 @@ static void render_team(struct ctx *c, int status, const char *q, long pageno)
 			continue;
 		}
 		shown[ord - 1]++;
-		fill_row(c, tvars_loop_add(c->vars, loops[ord - 1]), r, i, owners);
+		fill_row(c, tvars_loop_add(c->vars, loops[ord - 1]), r, i, owners, wscache_age(kept));
 	}
 	if (!PQgetisnull(r, 0, COL_SEATS_LIMIT)) {
 		seats_limit = num(PQgetvalue(r, 0, COL_SEATS_LIMIT));
 		tvars_set(c->vars, "seats_limit", thousands(c->arena, seats_limit));
 	}
-	PQclear(r);
+	if (kept == NULL)
+		PQclear(r);
 	/* Limits visible before submitting: no seat left, no invitation (the POST still says 409). */
 	if (seats_limit >= 0 && seats >= seats_limit && rbac_can(c->ws->role, PERM_MANAGE_TEAM))
 		tvars_setf(c->vars, "seats_full",
@@ -722,6 +738,11 @@ static int team_prefetch(struct ctx *c, struct prefetch *p)
 	if (http_field_invalid(c->req, L_Q) || http_field_invalid(c->req, L_PAGE) ||
 	    app_get_cookie(c, INVITE_COOKIE) != NULL)
 		return 0;
+	/* Kept by this worker: the session check alone says whether it still holds. */
+	if (!q && pageno == 1 && wscache_known(WSC_TEAM, c->req->capture[0])) {
+		p->stmt = NULL;
+		return 1;
+	}
 	p->stmt = q ? "team_page_search" : "team_page";
 	p->nparams = q ? 3 : 2;
 	p->params[0] = NULL;

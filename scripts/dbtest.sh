@@ -611,6 +611,85 @@ expect "billing_workspace_for_customer: Acme's and Globex's customers, unknown i
             billing_workspace_for_customer('cus_unknown') IS NULL" "$ACME|$GLOBEX|t"
 
 # ---------------------------------------------------------------------------
+# Workspace versions (017): what the pages show moves the number, at commit
+# ---------------------------------------------------------------------------
+V="SELECT version FROM workspace_versions WHERE workspace_id"
+expect "every workspace has a version; auth_session returns it" "$SUDB" \
+    "SELECT workspace_version = (SELECT version FROM workspace_versions WHERE workspace_id = '$ACME')
+       FROM auth_session('$TOKEN_HASH', 'acme', 3600)" "t"
+expect_error "settings_app cannot read workspace_versions (auth_session only)" "$APP" 'permission denied' <<EOF
+SELECT * FROM workspace_versions;
+EOF
+expect_error "settings_app cannot move a version by hand" "$APP" 'permission denied' <<EOF
+UPDATE workspace_versions SET version = 1;
+EOF
+expect_script "a member's change moves the version at commit, not before; Globex's stays" "$SUDB" "t|t
+t|t" <<EOF
+CREATE TEMP TABLE v0 AS SELECT workspace_id, version FROM workspace_versions;
+BEGIN;
+UPDATE team_members SET role = role WHERE workspace_id = '$ACME' AND role = 'viewer';
+UPDATE team_members SET role = role WHERE workspace_id = '$ACME' AND role = 'member';
+SELECT ($V = '$ACME') = (SELECT version FROM v0 WHERE workspace_id = '$ACME'),
+       ($V = '$GLOBEX') = (SELECT version FROM v0 WHERE workspace_id = '$GLOBEX');
+COMMIT;
+SELECT ($V = '$ACME') > (SELECT version FROM v0 WHERE workspace_id = '$ACME'),
+       ($V = '$GLOBEX') = (SELECT version FROM v0 WHERE workspace_id = '$GLOBEX');
+EOF
+expect_script "a rolled-back change, a change rolled back to a savepoint and a no-op stamp move nothing" "$SUDB" "t" <<EOF
+CREATE TEMP TABLE v0 AS SELECT workspace_id, version FROM workspace_versions;
+BEGIN; UPDATE billing_config SET overage_allowed = overage_allowed; ROLLBACK;
+BEGIN; SAVEPOINT a; UPDATE integrations_config SET is_enabled = is_enabled; ROLLBACK TO a; COMMIT;
+UPDATE team_members SET last_active_at = now() WHERE false;
+SELECT count(*) = 0 FROM workspace_versions w JOIN v0 USING (workspace_id) WHERE w.version <> v0.version;
+EOF
+expect_script "billing, integrations, the workspace's name, a person's name and the plan catalog move it" "$SUDB" "t|f
+t|t
+t|t
+t|f
+f|f
+t|t" <<EOF
+CREATE TEMP TABLE v0 AS SELECT workspace_id, version FROM workspace_versions;
+CREATE FUNCTION pg_temp.moved(w uuid) RETURNS boolean LANGUAGE sql AS
+  'SELECT (SELECT version FROM workspace_versions WHERE workspace_id = w) <> (SELECT version FROM v0 WHERE workspace_id = w)';
+UPDATE billing_config SET overage_allowed = overage_allowed WHERE workspace_id = '$ACME';
+SELECT pg_temp.moved('$ACME'), pg_temp.moved('$GLOBEX'); DELETE FROM v0; INSERT INTO v0 SELECT workspace_id, version FROM workspace_versions;
+UPDATE integrations_config SET is_enabled = is_enabled;
+SELECT pg_temp.moved('$ACME'), pg_temp.moved('$GLOBEX'); DELETE FROM v0; INSERT INTO v0 SELECT workspace_id, version FROM workspace_versions;
+UPDATE workspaces SET name = name;
+SELECT pg_temp.moved('$ACME'), pg_temp.moved('$GLOBEX'); DELETE FROM v0; INSERT INTO v0 SELECT workspace_id, version FROM workspace_versions;
+UPDATE users SET full_name = full_name || ' ' WHERE id = '$DEMO';
+UPDATE users SET full_name = rtrim(full_name) WHERE id = '$DEMO';
+SELECT pg_temp.moved('$ACME'), pg_temp.moved('$GLOBEX'); DELETE FROM v0; INSERT INTO v0 SELECT workspace_id, version FROM workspace_versions;
+UPDATE users SET password_hash = password_hash WHERE id = '$DEMO';
+SELECT pg_temp.moved('$ACME'), pg_temp.moved('$GLOBEX'); DELETE FROM v0; INSERT INTO v0 SELECT workspace_id, version FROM workspace_versions;
+UPDATE plan_catalog SET sort_order = sort_order;
+SELECT pg_temp.moved('$ACME'), pg_temp.moved('$GLOBEX');
+EOF
+# Two transactions that change Acme and Globex in opposite orders both
+# commit: the numbers move at commit, locked in id order.
+( q "$SUDB" -c "BEGIN; UPDATE team_members SET role = role WHERE workspace_id = '$ACME';
+    SELECT pg_sleep(0.5); UPDATE team_members SET role = role WHERE workspace_id = '$GLOBEX'; COMMIT" \
+    >"$WORK/order1.out" 2>&1; echo "rc=$?" >>"$WORK/order1.out" ) &
+order_pid=$!
+q "$SUDB" -c "BEGIN; UPDATE billing_config SET overage_allowed = overage_allowed WHERE workspace_id = '$GLOBEX';
+    SELECT pg_sleep(0.5); UPDATE billing_config SET overage_allowed = overage_allowed WHERE workspace_id = '$ACME'; COMMIT" \
+    >"$WORK/order2.out" 2>&1; echo "rc=$?" >>"$WORK/order2.out"
+wait "$order_pid"
+if grep -q 'rc=0' "$WORK/order1.out" && grep -q 'rc=0' "$WORK/order2.out"; then
+    ok "two transactions over Acme and Globex in opposite orders both commit"
+else
+    not_ok "two transactions over Acme and Globex in opposite orders both commit" \
+        "$(cat "$WORK/order1.out" "$WORK/order2.out")"
+fi
+expect_script "a new workspace starts with a version of its own" "$OWNER" "t" <<EOF
+BEGIN;
+INSERT INTO workspaces (name, slug) VALUES ('Versioned', 'versioned-dbtest');
+SELECT version > 0 FROM workspace_versions v JOIN workspaces w ON w.id = v.workspace_id
+ WHERE w.slug = 'versioned-dbtest';
+ROLLBACK;
+EOF
+
+# ---------------------------------------------------------------------------
 # Usage counters
 # ---------------------------------------------------------------------------
 expect_script "counters follow API key create/revoke and member deactivate/remove/invite (as settings_app)" "$APP" \
