@@ -230,7 +230,8 @@ static const char *session_hash(struct ctx *c)
  * Resolve the session cookie (and, with slug, the membership) in one
  * statement, auth_session(), which also sets app.current_workspace_id for
  * this transaction, which row-level security reads. It goes in one round
- * trip with BEGIN and, with pre, the page's read and COMMIT. It writes
+ * trip with BEGIN and, with pre, the page's read and COMMIT (with pre but
+ * no statement, alone: one implicit transaction, no BEGIN nor COMMIT). It writes
  * nothing: when the activity stamps are due, c->stamp_due says so and
  * handle() writes them after the transaction (session_touch). 0 ok
  * (session may be NULL), -1 on database failure.
@@ -240,13 +241,14 @@ static int session_load(struct ctx *c, const char *slug, const struct prefetch *
 	char idle[24];
 	const char *params[3];
 	PGresult *r, *res[1];
-	int broken, n = pre != NULL && pre->stmt != NULL ? 1 : 0;
+	int broken, commit, n = pre != NULL && pre->stmt != NULL ? 1 : 0;
 
 	snprintf(idle, sizeof(idle), "%ld", app_config.session_idle_seconds);
 	params[0] = session_hash(c);
 	params[1] = slug;
 	params[2] = idle;
-	r = db_begin_exec(c, "session_context", 3, params, pre, n, pre != NULL, res, &broken);
+	commit = pre == NULL ? 0 : n > 0 ? 1 : 2;
+	r = db_begin_exec(c, "session_context", 3, params, pre, n, commit, res, &broken);
 	if (r == NULL && broken) {
 		/*
 		 * The server restarted since our last request: reconnect once. The
@@ -256,7 +258,7 @@ static int session_load(struct ctx *c, const char *slug, const struct prefetch *
 		db_close();
 		c->tx = TX_AUTO;
 		if (db_ensure() == 0)
-			r = db_begin_exec(c, "session_context", 3, params, pre, n, pre != NULL, res, &broken);
+			r = db_begin_exec(c, "session_context", 3, params, pre, n, commit, res, &broken);
 	}
 	if (r == NULL)
 		return -1;

@@ -273,16 +273,19 @@ int db_exec_value(struct ctx *c, const char *stmt, int nparams, const char *cons
 /*
  * BEGIN, one prepared statement and then n more (reads, each with its own
  * result in more_results[i]), in a single round trip (libpq pipeline mode);
- * with commit, COMMIT too. Returns the first statement's result (caller
- * clears), with the transaction open (or, with commit, committed), or NULL
- * with *broken set when the connection can no longer be trusted.
+ * with commit 1, COMMIT too; with commit 2, neither BEGIN nor COMMIT: the
+ * statements are one implicit transaction, over when they are. Returns the
+ * first statement's result (caller clears), with the transaction open (or,
+ * with commit, over), or NULL with *broken set when the connection can no
+ * longer be trusted.
  */
 PGresult *db_begin_exec(struct ctx *c, const char *stmt, int nparams,
                         const char *const *params, const struct prefetch *more, int n,
                         int commit, PGresult **more_results, int *broken)
 {
 	PGresult *r, *out = NULL;
-	int ok = 1, step = 0, last = 2 + n + (commit ? 1 : 0);   /* queries; then the sync */
+	int alone = commit == 2;
+	int ok = 1, step = alone ? 1 : 0, last = 2 + n + (commit == 1 ? 1 : 0);   /* queries; then the sync */
 	int waited = 0;            /* a statement hit lock_timeout or statement_timeout */
 
 	*broken = 0;
@@ -292,11 +295,11 @@ PGresult *db_begin_exec(struct ctx *c, const char *stmt, int nparams,
 		*broken = 1;
 		return NULL;
 	}
-	ok = PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
+	ok = (alone || PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0)) &&
 	     send_stmt(stmt, nparams, params);
 	for (int i = 0; ok && i < n; i++)
 		ok = send_stmt(more[i].stmt, more[i].nparams, more[i].params);
-	if (ok && commit)
+	if (ok && commit == 1)
 		ok = PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
 	if (ok)
 		ok = PQpipelineSync(conn);
