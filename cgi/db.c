@@ -161,6 +161,13 @@ int db_ensure(void)
 		PQfinish(conn);
 		conn = NULL;
 	}
+	/*
+	 * GSSAPI encryption only when asked for (gssencmode in DATABASE_URL, or
+	 * PGGSSENCMODE): libpq's default, prefer, looks for Kerberos credentials
+	 * before every TCP connection, which loads the Kerberos libraries
+	 * (cgi/pq_lazy.c) into a process that then finds none.
+	 */
+	setenv("PGGSSENCMODE", "disable", 0);
 	conn = PQconnectdb(app_config.database_url);
 	if (PQstatus(conn) != CONNECTION_OK) {
 		fprintf(stderr, "database connection failed: %s", PQerrorMessage(conn));
