@@ -24,8 +24,13 @@ int db_timed_out(const PGresult *r)
 	return timed_out(PQresultErrorField(r, PG_DIAG_SQLSTATE));
 }
 
-/* This connection's bounds on waiting: lock_timeout and statement_timeout. */
-static int set_timeouts(void)
+/*
+ * This connection's bounds on waiting (lock_timeout and statement_timeout),
+ * and whether its role is unsafe (a superuser, BYPASSRLS or a table owner:
+ * row-level security would not apply), in one statement: a plain CGI process
+ * runs it for each request. 0 with *unsafe set, or -1 on failure.
+ */
+static int set_timeouts(int *unsafe)
 {
 	char lock[24], stmt[24];
 	const char *params[2] = { lock, stmt };
@@ -39,11 +44,16 @@ static int set_timeouts(void)
 	 * that its one-time filter will skip, costs tens of milliseconds. */
 	r = PQexecParams(conn, "SELECT set_config('lock_timeout', $1, false), "
 	                 "set_config('statement_timeout', $2, false), set_config('jit', 'off', false), "
-	                 "set_config('max_parallel_workers_per_gather', '0', false)",
+	                 "set_config('max_parallel_workers_per_gather', '0', false), "
+	                 "(SELECT r.rolsuper OR r.rolbypassrls OR EXISTS "
+	                 "(SELECT 1 FROM pg_class c WHERE c.relowner = r.oid) "
+	                 "FROM pg_roles r WHERE r.rolname = current_user)",
 	                 2, NULL, params, NULL, NULL, 0);
-	ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+	ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == 5;
 	if (!ok)
 		fprintf(stderr, "setting the timeouts: %s", PQerrorMessage(conn));
+	else
+		*unsafe = strcmp(PQgetvalue(r, 0, 4), "f") != 0;
 	PQclear(r);
 	return ok ? 0 : -1;
 }
@@ -53,10 +63,6 @@ static int unnamed;            /* db_set_unnamed(): no named statements */
 
 /* Statements every executable needs. */
 static const struct stmt common_stmts[] = {
-	{ "role_check",
-	  "SELECT r.rolsuper OR r.rolbypassrls OR EXISTS "
-	  "(SELECT 1 FROM pg_class c WHERE c.relowner = r.oid) "
-	  "FROM pg_roles r WHERE r.rolname = current_user" },
 	{ "health", "SELECT 1" },
 	/* Where an error page sends someone signed in: the workspace sign-in leads to. */
 	{ "home_workspace", "SELECT slug, name FROM auth_user_workspaces($1::uuid) LIMIT 1" },
@@ -152,8 +158,7 @@ static int prepare_all(const struct stmt *s, size_t n)
  */
 int db_ensure(void)
 {
-	PGresult *r;
-	int unsafe;
+	int unsafe = 1;
 
 	if (conn != NULL && PQstatus(conn) == CONNECTION_OK)
 		return 0;
@@ -175,7 +180,7 @@ int db_ensure(void)
 		conn = NULL;
 		return -1;
 	}
-	if (set_timeouts() != 0 ||
+	if (set_timeouts(&unsafe) != 0 ||
 	    (!unnamed &&
 	     (prepare_all(common_stmts, sizeof(common_stmts) / sizeof(common_stmts[0])) != 0 ||
 	      prepare_all(page_stmts, page_nstmts) != 0))) {
@@ -183,10 +188,6 @@ int db_ensure(void)
 		conn = NULL;
 		return -1;
 	}
-	r = db_run("role_check", 0, NULL);
-	unsafe = PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 ||
-	         strcmp(PQgetvalue(r, 0, 0), "f") != 0;
-	PQclear(r);
 	if (unsafe && getenv("SETTINGS_ALLOW_PRIVILEGED_DB_ROLE") == NULL) {
 		fprintf(stderr, "refusing to run: database role %s is a superuser, "
 		        "bypasses row-level security or owns tables\n", PQuser(conn));
