@@ -60,6 +60,7 @@ static int set_timeouts(int *unsafe)
 static const struct stmt *page_stmts;
 static size_t page_nstmts;
 static int unnamed;            /* db_set_unnamed(): no named statements */
+static int one_request;        /* db_set_one_request(): a plain CGI process */
 
 /* Statements every executable needs. */
 static const struct stmt common_stmts[] = {
@@ -103,8 +104,27 @@ void db_set_unnamed(int on)
 	unnamed = on;
 }
 
+/*
+ * The session check of a process that serves one request and exits: the
+ * same statement as session_context's, but through auth_session_once()
+ * (019), plain SQL, which a new backend plans without first loading
+ * PL/pgSQL and compiling auth_session(), whose kept plan a CGI process
+ * would never use again.
+ */
+static const char session_context_once[] =
+	"SELECT session_id, user_id, user_email, user_name, csrf_token, "
+	"workspace_id, workspace_name, workspace_slug, member_id, member_role, workspaces, "
+	"stamp_due FROM auth_session_once($1, $2, $3::int)";
+
+void db_set_one_request(int on)
+{
+	one_request = on;
+}
+
 static const char *stmt_sql(const char *name)
 {
+	if (one_request && strcmp(name, "session_context") == 0)
+		return session_context_once;
 	for (size_t i = 0; i < sizeof(common_stmts) / sizeof(common_stmts[0]); i++)
 		if (strcmp(common_stmts[i].name, name) == 0)
 			return common_stmts[i].sql;
