@@ -18,6 +18,28 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) -fstack-protector-strong -D_FORTIFY_SOURCE=2 $(PKG_CFLAGS) -Icgi
 LIBS     = $(PKG_LIBS) -lfcgi -lcrypt
 
+# libpq for the executables: LIBPQ=static links Debian's libpq.a (libpq-dev) with
+# PostgreSQL's libpgcommon and libpgport archives (postgresql-server-dev-15), so a
+# process loads only libc, OpenSSL, libfcgi and libcrypt, not the Kerberos, LDAP and
+# GnuTLS libraries libpq.so needs (binding them at each start is most of what a plain
+# CGI process spends): cgi/pq_lazy.c loads those two on first use. The default when the
+# archives are there and of libpq-dev's own version; LIBPQ=shared otherwise. A static
+# libpq is part of the executables: an update of libpq-dev relinks them on the next
+# `make` (the archive is a prerequisite).
+PG_LIBDIR  := $(shell pg_config --libdir 2>/dev/null)
+PG_PKGLIB  := $(shell pg_config --pkglibdir 2>/dev/null)
+PG_VERSION := $(word 2,$(shell pg_config --version 2>/dev/null))
+LIBPQ_A    := $(PG_LIBDIR)/libpq.a
+PGPARTS_A  := $(PG_PKGLIB)/libpgcommon_shlib.a $(PG_PKGLIB)/libpgport_shlib.a
+LIBPQ ?= $(if $(and $(wildcard $(LIBPQ_A) $(PGPARTS_A)),$(filter $(PG_VERSION),$(shell pkg-config --modversion libpq 2>/dev/null))),static,shared)
+ifeq ($(LIBPQ),static)
+BIN_LIBPQ  = $(B)/obj/pq_lazy.o $(LIBPQ_A) $(PGPARTS_A)
+BIN_LIBS   = $(filter-out -lpq,$(PKG_LIBS)) -lssl -lcrypto -lfcgi -lcrypt -lm
+else
+BIN_LIBPQ  =
+BIN_LIBS   = $(LIBS)
+endif
+
 # The shared library: everything in cgi/ that is not a page.
 LIB_SRC  = util http tmpl crypto db rbac server app wscache
 # Pages: one executable each, built when its source exists.
@@ -46,8 +68,8 @@ deps:
 $(B)/obj/%.o: cgi/%.c cgi/*.h | $(B)/obj
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(B)/bin/%: $(B)/obj/%.o $(LIB_OBJ) | $(B)/bin
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+$(B)/bin/%: $(B)/obj/%.o $(LIB_OBJ) $(BIN_LIBPQ) | $(B)/bin
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter-out %.a,$^) $(filter %.a,$^) $(BIN_LIBS)
 
 $(B)/san/%.o: cgi/%.c cgi/*.h | $(B)/san
 	$(CC) $(CSTD) $(WARN) $(SAN_FLAGS) $(PKG_CFLAGS) -Icgi -c $< -o $@

@@ -849,6 +849,7 @@ int app_main(int argc, char **argv, const struct page *page)
 	}
 	app_config.db_unnamed = strcmp(statements, "unnamed") == 0;
 	db_set_unnamed(app_config.db_unnamed);
+	db_set_one_request(cgi);
 	if (cgi) {
 		lazy_templates = 1;
 		return server_run(NULL, 1, &hooks);

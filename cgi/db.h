@@ -10,6 +10,8 @@ struct stmt;
 void db_set_statements(const struct stmt *stmts, size_t n);
 /* 1: send each statement's SQL as the unnamed statement (plain CGI, PgBouncer). */
 void db_set_unnamed(int on);
+/* 1: the process serves one request (plain CGI): on a new backend, the session check of 019. */
+void db_set_one_request(int on);
 /* Run a statement by name (prepared or unnamed): a result to PQclear, never NULL. */
 PGresult *db_run(const char *name, int nparams, const char *const *params);
 int db_ensure(void);

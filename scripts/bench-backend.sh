@@ -7,7 +7,8 @@
 # after, divided by N:
 #   - connect and SELECT 1 (Unix socket, trust: the harness's pg_hba);
 #   - connect, the app's set_config (timeouts) and its session function
-#     (auth_session), the first thing every signed-in page runs;
+#     (auth_session), the first thing every signed-in page runs; and the same with
+#     auth_session_once (019), the SQL-language twin a plain CGI process calls;
 #   - the signed-in team page itself as plain CGI (the executable, no web server);
 #   - connect and SELECT 1 over TCP: trust, scram-sha-256 (PBKDF2, 4096 iterations,
 #     PostgreSQL's default), and scram-sha-256 with TLS (a self-signed certificate);
@@ -56,6 +57,8 @@ psql_super -c "DELETE FROM sessions WHERE token_hash = '$hash';
 	VALUES ('$hash', '00000000-0000-0000-0000-000000000001', 'csrf-bench', now() + interval '1 hour')" >/dev/null
 SESSION_SQL="SELECT set_config('lock_timeout', '3000', false), set_config('statement_timeout', '5000', false);
 SELECT * FROM auth_session('$hash', 'acme', 1209600)"
+SESSION_ONCE_SQL="SELECT set_config('lock_timeout', '3000', false), set_config('statement_timeout', '5000', false);
+SELECT * FROM auth_session_once('$hash', 'acme', 1209600)"
 APP="$(APP_URL)"
 TCP="host=127.0.0.1 port=$PGPORT dbname=settings user=settings_app"
 
@@ -73,6 +76,7 @@ idle0=$(ticks); sleep 2; idle1=$(ticks)
 echo "  (the cluster's background processes, idle: $(( (idle1 - idle0) * 1000 / hz / 2 )) ms CPU a second, included below)"
 per "connect, SELECT 1 (Unix socket, trust)" q "$APP" "SELECT 1"
 per "connect, set_config + auth_session (Unix socket)" q "$APP" "$SESSION_SQL"
+per "connect, set_config + auth_session_once (plain CGI, 019)" q "$APP" "$SESSION_ONCE_SQL"
 per "the CGI team page (Unix socket, trust)" cgi
 
 # TCP, then SCRAM, then TLS: the authentication a shared host's database would ask for.

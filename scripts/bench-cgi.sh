@@ -49,23 +49,24 @@ hz=$(getconf CLK_TCK)
 
 # The CGI processes are not counted above (Apache's CGI daemon does not report them):
 # the same executable, same environment, N times from a shell, whose children's CPU
-# time (the shell builtin `times`) is theirs.
+# time (the shell builtin `times`) is theirs: the environment is set once, outside the
+# loop, so that each child is the executable alone (no env(1) started before it).
 cgi_env() {
 	env -i PATH=/usr/bin:/bin REQUEST_METHOD=GET REQUEST_URI="$URL" GATEWAY_INTERFACE=CGI/1.1 \
 		REMOTE_ADDR=127.0.0.1 HTTP_HOST="127.0.0.1:$APACHE_PORT" HTTP_COOKIE="session=$BENCH_SESSION" \
 		DATABASE_URL="${DATABASE_URL:-$(APP_URL)}" SETTINGS_TEMPLATES="$ROOT/templates" "$@"
 }
 export URL APACHE_PORT BENCH_SESSION ROOT BUILD
-c=$(APP_URL_V="${DATABASE_URL:-$(APP_URL)}" N=$N sh -c '
+c=$(env -i REQUEST_METHOD=GET REQUEST_URI="$URL" GATEWAY_INTERFACE=CGI/1.1 \
+	REMOTE_ADDR=127.0.0.1 HTTP_HOST=127.0.0.1 HTTP_COOKIE="session=$BENCH_SESSION" \
+	DATABASE_URL="${DATABASE_URL:-$(APP_URL)}" SETTINGS_TEMPLATES="$ROOT/templates" \
+	/bin/sh -c '
 	i=0
-	while [ $i -lt "$N" ]; do
-		env -i REQUEST_METHOD=GET REQUEST_URI="$URL" GATEWAY_INTERFACE=CGI/1.1 \
-			REMOTE_ADDR=127.0.0.1 HTTP_HOST=127.0.0.1 HTTP_COOKIE="session=$BENCH_SESSION" \
-			DATABASE_URL="$APP_URL_V" SETTINGS_TEMPLATES="$ROOT/templates" \
-			"$BUILD/bin/team" >/dev/null 2>&1
+	while [ $i -lt "$1" ]; do
+		"$0" >/dev/null 2>&1
 		i=$((i + 1))
 	done
-	times' | tail -1 | awk '{
+	times' "$BUILD/bin/team" "$N" | tail -1 | awk '{
 		n = split($0, f, " "); t = 0
 		for (i = 1; i <= n; i++) { split(f[i], m, "m"); sub(/s$/, "", m[2]); t += m[1] * 60 + m[2] }
 		printf "%d", t * 1000000 }')
@@ -77,11 +78,19 @@ awk -v via="$via" -v bp="$bp" -v n="$N" -v a=$((a1 - a0)) -v p=$((p1 - p0)) -v c
 		ap + cg + pg, ap, cg, bp ? " and PgBouncer" : "", pg
 }'
 
-# The CGI process alone, as Apache runs it (the same environment, no web server).
+# The CGI process alone, as Apache runs it (the same environment, no web server): all
+# its instructions, and those of the dynamic loader's start-up (_dl_start: loading and
+# binding the shared libraries, before any of their initialisers or main run).
 if command -v valgrind >/dev/null; then
-	out=$(cgi_env valgrind --tool=callgrind --callgrind-out-file=/dev/null "$BUILD/bin/team" 2>&1 >/dev/null |
+	out=$(cgi_env valgrind --tool=callgrind --callgrind-out-file="$VAR/cgi.callgrind" "$BUILD/bin/team" 2>&1 >/dev/null |
 		sed -n 's/.*Collected : \([0-9]*\).*/\1/p')
-	printf '  instructions of the CGI process: %s (callgrind)\n' "$out"
+	ld=$(callgrind_annotate --inclusive=yes "$VAR/cgi.callgrind" 2>/dev/null |
+		awk '/:_dl_start / { gsub(/,/, "", $1); print $1; exit }')
+	libs=$(ldd "$BUILD/bin/team" | grep -c '=>')
+	libpq=shared; ldd "$BUILD/bin/team" | grep -q 'libpq\.so' || libpq=static
+	printf '  instructions of the CGI process: %s, of which the dynamic loader %s (callgrind; %s shared libraries, libpq %s)\n' \
+		"$out" "${ld:-?}" "$libs" "$libpq"
+	rm -f "$VAR/cgi.callgrind"
 fi
 if command -v perf >/dev/null && cgi_env perf stat -x, -e task-clock -o /dev/stderr "$BUILD/bin/team" \
 	2>"$VAR/perf.txt" >/dev/null; then

@@ -591,6 +591,38 @@ SET LOCAL ROLE settings_app;
 SELECT workspace_id IS NULL, workspaces IS NULL FROM auth_session('$TOKEN_HASH', 'acme', 3600);
 ROLLBACK;
 EOF
+# 019: the session check of a process that serves one request, in SQL.
+expect "auth_session_once (019) is auth_session's one statement, word for word" "$SUDB" \
+    "SELECT position(rtrim(btrim(regexp_replace(o.prosrc, '\\s+', ' ', 'g')), '; ')
+                     IN regexp_replace(a.prosrc, '\\s+', ' ', 'g')) > 0,
+            o.prolang = (SELECT oid FROM pg_language WHERE lanname = 'sql'), o.prosecdef
+       FROM pg_proc a, pg_proc o
+      WHERE a.oid = 'auth_session(text,text,integer)'::regprocedure
+        AND o.oid = 'auth_session_once(text,text,integer)'::regprocedure" "t|t|t"
+expect "auth_session_once: settings_app may execute it, PUBLIC may not" "$SUDB" \
+    "SELECT has_function_privilege('settings_app', 'auth_session_once(text,text,integer)', 'EXECUTE'),
+            (SELECT bool_or(a.grantee = 0) FROM pg_proc p, aclexplode(p.proacl) a
+              WHERE p.oid = 'auth_session_once(text,text,integer)'::regprocedure)" "t|f"
+expect "auth_session_once answers as auth_session: valid, other workspace, no slug, idle, expired, inactive, unknown, malformed" "$APP" \
+    "SELECT count(*) FILTER (WHERE d.n = 0), sum(d.rows)
+       FROM (VALUES ('$TOKEN_HASH', 'acme'), ('$TOKEN_HASH', 'globex'), ('$TOKEN_HASH', NULL),
+                    ('$OLD_HASH', 'acme'), ('$EXP_HASH', 'acme'), (repeat('f', 64), 'acme'),
+                    (repeat('0', 64), 'acme'), ('$TOKEN_HASH' || 'x', 'acme')) v(h, s),
+            LATERAL (SELECT (SELECT count(*) FROM (SELECT * FROM auth_session(v.h, v.s, 3600)
+                                                   EXCEPT ALL
+                                                   SELECT * FROM auth_session_once(v.h, v.s, 3600)) x)
+                          + (SELECT count(*) FROM (SELECT * FROM auth_session_once(v.h, v.s, 3600)
+                                                   EXCEPT ALL
+                                                   SELECT * FROM auth_session(v.h, v.s, 3600)) y) AS n,
+                            (SELECT count(*) FROM auth_session_once(v.h, v.s, 3600)) AS rows) d" "8|4"
+expect_script "auth_session_once(acme): the context is set for the transaction" "$APP" \
+    "owner|$ACME
+6" <<EOF
+BEGIN;
+SELECT member_role, workspace_id FROM auth_session_once('$TOKEN_HASH', 'acme', 3600);
+SELECT count(*) FROM team_members;
+COMMIT;
+EOF
 expect "row-level security policies read the setting once per statement (an initplan)" "$SUDB" \
     "SELECT count(*) FILTER (WHERE qual LIKE '%SELECT (NULLIF(current_setting(%' AND with_check = qual) = count(*),
             count(*) >= 13

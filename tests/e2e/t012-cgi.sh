@@ -40,3 +40,37 @@ as_user env -i PATH="$PATH" REQUEST_METHOD=GET REQUEST_URI=/healthz \
 	"$BUILD/bin/auth" >"$T/cgi" 2>"$T/cgi.err"
 check "connecting as the table owner is refused" grep -q 'refusing to run' "$T/cgi.err"
 check "... and no page is served with it" sh -c "! grep -q '^Status: 200' '$T/cgi'"
+
+# Linked with the static libpq (the default where its archives are installed), an
+# executable loads no Kerberos, LDAP or GnuTLS library at start; libpq's GSSAPI and LDAP
+# paths load theirs when taken (cgi/pq_lazy.c), and work as with libpq.so.
+if ! ldd "$BUILD/bin/auth" | grep -q 'libpq\.so'; then
+	check "static libpq: no Kerberos, LDAP or GnuTLS library among the executable's" \
+		sh -c "! ldd '$BUILD/bin/auth' | grep -qE 'libgssapi|libkrb5|libldap|libgnutls|libsasl'"
+	mkdir -p "$T/ld" && chmod 0777 "$T/ld"
+	TCP="host=127.0.0.1 port=$PGPORT dbname=settings user=settings_app"
+	lazy() { # lazy NAME DATABASE_URL [VAR=value...]: healthz as CGI, the loader's log in $T/ld/NAME.*
+		_n=$1 _u=$2; shift 2
+		as_user env -i PATH="$PATH" REQUEST_METHOD=GET REQUEST_URI=/healthz DATABASE_URL="$_u" \
+			SETTINGS_TEMPLATES="$ROOT/templates" LD_DEBUG=files LD_DEBUG_OUTPUT="$T/ld/$_n" "$@" \
+			"$BUILD/bin/auth" >"$T/cgi" 2>"$T/cgi.err"
+	}
+	lazy tcp "$TCP"
+	check "over TCP, by default: healthz answers" grep -q '^Status: 200' "$T/cgi"
+	check "... without loading Kerberos (GSSAPI encryption is off unless asked for)" \
+		sh -c "! cat '$T'/ld/tcp.* | grep -q 'file=libgssapi_krb5'"
+	lazy gss "$TCP gssencmode=prefer"
+	check "gssencmode=prefer over TCP: healthz answers" grep -q '^Status: 200' "$T/cgi"
+	check "... having loaded the Kerberos library on demand to look for credentials" \
+		sh -c "cat '$T'/ld/gss.* | grep -q 'file=libgssapi_krb5.so.2 .*dynamically loaded'"
+	lazy gssreq "$TCP gssencmode=require"
+	check "gssencmode=require with no credentials: the 503 page, libpq's reason in the log" \
+		sh -c "grep -q '^Status: 503' '$T/cgi' && grep -q 'GSSAPI encryption required' '$T/cgi.err'"
+	printf '[dir]\nldap://127.0.0.1:9/dc=example?uri?one?(cn=settings)\n' >"$T/ld/pg_service.conf"
+	chmod 0644 "$T/ld/pg_service.conf"
+	lazy ldap "service=dir" PGSERVICEFILE="$T/ld/pg_service.conf"
+	check "a service looked up in LDAP (no server answers): the 503 page, not a crash" \
+		grep -q '^Status: 503' "$T/cgi"
+	check "... having loaded the LDAP library on demand" \
+		sh -c "cat '$T'/ld/ldap.* | grep -q 'file=libldap-2.5.so.0 .*dynamically loaded'"
+fi

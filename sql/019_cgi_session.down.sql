@@ -1,0 +1,2 @@
+-- 019_cgi_session (down)
+DROP FUNCTION auth_session_once(text, text, integer);
