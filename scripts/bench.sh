@@ -106,6 +106,15 @@ echo "$session" >"$VAR/tokens-one"
 rbench "team, one cookie (extra)" "$BASE/w/acme/settings/team" "$VAR/tokens-one" "$VAR/run/team.pid"
 echo "(÷yard: req/s and CPU as yardstick-relative throughput, higher is better;" \
 	"p99x = p99 / the yardstick's p99)"
+# Each page's workers after their run: resident memory now and at its peak (VmRSS, VmHWM).
+printf 'worker memory after the runs (largest worker of each page): '
+echo "$PAGE_TABLE" | while read -r name exe path roles; do
+	[ -s "$VAR/run/$exe.pid" ] || continue
+	pgrep -P "$(cat "$VAR/run/$exe.pid")" | while read -r w; do
+		awk '/^VmRSS/ { r = $2 } /^VmHWM/ { h = $2 } END { print r + 0, h + 0 }' "/proc/$w/status" 2>/dev/null
+	done | sort -n | tail -1 | awk -v n="$name" '{ printf "%s %.1f/%.1f MB  ", n, $1 / 1024, $2 / 1024 }'
+done
+echo "(RSS now/peak)"
 
 # Instructions the executable spends on one rendered request of each page (callgrind):
 # a warm FastCGI worker, per request, over BENCH_CALLGRIND_REQUESTS requests with random
