@@ -573,6 +573,7 @@ static void render_audit(struct ctx *c, int status)
 	char us[24], cursor[96] = "", iso[32];
 	long long now_us = (long long)time(NULL) * 1000000, at[PAGE_SIZE + 1];
 	int order[PAGE_SIZE + 1], n;
+	struct buf b;
 	PGresult *r;
 
 	tvars_set(c->vars, "title", "Audit log");
@@ -601,25 +602,25 @@ static void render_audit(struct ctx *c, int status)
 		page_render(c, status, "audit.tmpl");
 		return;
 	}
+	buf_init(&b);
 	for (int k = 0; k < n && k < PAGE_SIZE; k++) {
 		struct tvars *row = tvars_loop_add(c->vars, "rows");
 		int i = order[k];
 		struct entry e;
-		struct buf b;
 
 		if (entry_time(at[k], PQgetvalue(r, i, P_ID), k == PAGE_SIZE - 1 ? cursor : NULL, iso) != 0)
 			iso[0] = '\0';
 		entry_from_page(&e, r, i);
-		buf_init(&b);
+		buf_reset(&b);
 		describe(&b, &e);
 		tvars_set(row, "summary", b.data);     /* tvars_set keeps a copy */
-		buf_free(&b);
 		tvars_set(row, "iso", iso);
 		tvars_set(row, "when", datetime_words(c->arena, iso));
 		/* Seconds since the entry, never negative (a clock a little ahead is "just now"). */
 		tvars_set(row, "ago", ago_words(c->arena, now_us > at[k] ? (long)floor_seconds(now_us - at[k]) : 0));
 		tvars_set(row, "ip", col(r, i, P_IP));
 	}
+	buf_free(&b);
 	/* The last row shown (PAGE_SIZE - 1) wrote cursor last. */
 	if (n > PAGE_SIZE)
 		tvars_set(c->vars, "next_query", arena_printf(c->arena, "%s%sbefore=%s", query,
