@@ -73,13 +73,13 @@ deep=$(curl -sS -H "Cookie: session=$OWNER" "$BASE/w/acme/settings/audit" |
 mid=$(as_user psql -X -At "$(OWNER_URL)" -c "SELECT (extract(epoch FROM created_at) * 1000000)::bigint || '_' || id
 	FROM audit_logs WHERE workspace_id = '$ACME' ORDER BY created_at DESC, id DESC OFFSET $((ROWS / 2)) LIMIT 1")
 d1=$(date -u -d '-37 days' +%F) d2=$(date -u -d '-30 days' +%F)
-PAGES="first|
+AUDIT_PAGES="first|
 cursor|?$deep
 half|?before=$mid
 action|?action=workspace.renamed
 actor|?actor=10000000-0000-0000-0000-000000000002
 dates|?from=$d1&to=$d2"
-echo "$PAGES" | while IFS='|' read -r name q; do
+echo "$AUDIT_PAGES" | while IFS='|' read -r name q; do
 	rows=$(curl -sS -H "Cookie: session=$OWNER" "$BASE/w/acme/settings/audit$q" | grep -c '<time datetime' || true)
 	[ "$rows" = 50 ] || { echo "the audit log ($name) showed $rows entries, not 50" >&2; exit 1; }
 done || exit 1
@@ -89,7 +89,7 @@ echo "wrk: 2 threads, $CONNS connections, ${DURATION}s each; $SETTINGS_WORKERS w
 echo "each audit line's ratios are to the team page measured just before it"
 rbench_header | sed 's/÷yard/÷team/'
 # The team page, then an audit page, in turns (the machine's load changes over a run).
-echo "$PAGES" | while IFS='|' read -r name q; do
+echo "$AUDIT_PAGES" | while IFS='|' read -r name q; do
 	Y_RPS=0 Y_P99=0 Y_CPU=0
 	rbench "team page" "$BASE/w/acme/settings/team" "$VAR/tokens-team" "$VAR/run/team.pid"
 	Y_RPS=$R_RPS Y_P99=$R_P99 Y_CPU=$R_CPU
@@ -120,7 +120,7 @@ if command -v valgrind >/dev/null && [ "${BENCH_CALLGRIND:-1}" != 0 ]; then
 	echo "instructions of the executable per request (callgrind, a warm worker, $K requests):"
 	set -- $(bench_callgrind_warm team /w/acme/settings/team "$VAR/tokens-team" "$K")
 	printf '  %-34s %12s  (%s)\n' "team page" "$1" "$2"
-	echo "$PAGES" | while IFS='|' read -r name q; do
+	echo "$AUDIT_PAGES" | while IFS='|' read -r name q; do
 		case $name in first | action | actor | dates) ;; *) continue ;; esac
 		set -- $(bench_callgrind_warm audit "/w/acme/settings/audit$q" "$VAR/tokens-audit" "$K")
 		printf '  %-34s %12s  (%s)\n' "audit log, $name" "$1" "$2"
