@@ -32,7 +32,6 @@ const struct stmt audit_stmts[AUDIT_NSTMTS] = {
 	  "                 coalesce($7::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff') AS cur_id) c) "
 	  "SELECT (extract(epoch FROM a.created_at) * 1000000)::bigint || '_' || a.id, "
 	  "       to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-	  "       floor(extract(epoch FROM now() - a.created_at))::bigint, "
 	  "       a.action, a.resource_type, a.resource_id, host(a.ip_address), a.user_agent, "
 	  "       u.email, u.full_name, "
 	  "       a.changes ->> 'email', a.changes ->> 'role', a.changes ->> 'old_role', "
@@ -42,7 +41,7 @@ const struct stmt audit_stmts[AUDIT_NSTMTS] = {
 	  "       a.changes -> 'old' ->> 'name', a.changes -> 'new' ->> 'name', "
 	  "       a.changes ->> 'key_prefix', a.changes -> 'old' ->> 'plan_type', "
 	  "       a.changes -> 'new' ->> 'plan_type', a.changes ->> 'stripe_event_type', "
-	  "       a.changes::text, a.created_at AS ts, a.id AS rid "
+	  "       a.changes::text "
 	  "  FROM ("
 	  "  (SELECT x.* FROM audit_logs x "
 	  "    WHERE $2::text IS NULL AND $3::uuid IS NULL "
@@ -81,7 +80,7 @@ const struct stmt audit_stmts[AUDIT_NSTMTS] = {
 	 * for each pair of filters (audit_page: neither an action nor a person;
 	 * _action, _actor, _action_actor: those given), so that a request sets
 	 * up only the index scan it runs. Each entry has only what the page
-	 * writes, 8 columns rather than audit_rows' 24 (each column of each row
+	 * writes, 8 columns rather than audit_rows' 21 (each column of each row
 	 * costs PostgreSQL its output): seconds since the epoch (the page writes
 	 * the cursor, the ISO time and the time ago from them), the row id, the
 	 * action, the person (name, or email), the address, and the three
