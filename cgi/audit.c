@@ -14,46 +14,28 @@
 #define PEOPLE_MAX 1000
 
 
-/* Columns of audit_rows and audit_page. */
+/* Columns of audit_rows (the export). */
 enum {
-	COL_CURSOR, COL_ISO, COL_AGE, COL_ACTION, COL_RTYPE, COL_RID, COL_IP, COL_AGENT,
+	COL_CURSOR, COL_ISO, COL_ACTION, COL_RTYPE, COL_RID, COL_IP, COL_AGENT,
 	COL_EMAIL, COL_NAME, COL_C_EMAIL, COL_C_ROLE, COL_C_OLD_ROLE, COL_C_NEW_ROLE,
 	COL_C_NAME, COL_C_OLD_NAME, COL_C_NEW_NAME, COL_C_PREFIX, COL_C_OLD_PLAN,
-	COL_C_NEW_PLAN, COL_C_EVENT, COL_CHANGES, COL_TS, COL_ROW_ID, COL_PEOPLE,
-	COL_EPOCH = COL_CURSOR  /* audit_page: seconds since the epoch in place of the cursor */
+	COL_C_NEW_PLAN, COL_C_EVENT, COL_CHANGES
 };
 
 /*
- * The actions offered in the filter, in words, grouped by what they are
- * about (any well-formed action is accepted).
+ * Columns of audit_page (and its filtered versions): an entry's three
+ * details are what the action's sentence needs (entry_from_page). A row
+ * without an id is a person of the filter: the statement's time, then the
+ * person's id, email, name and place (1, 2, ...) by name.
  */
-static const struct { const char *action, *group, *label; } known_actions[] = {
-	{ "team_member.invited", "Team", "Invitation sent" },
-	{ "team_member.invitation_accepted", "Team", "Invitation accepted" },
-	{ "team_member.invitation_resent", "Team", "Invitation sent again" },
-	{ "team_member.invitation_revoked", "Team", "Invitation revoked" },
-	{ "team_member.role_changed", "Team", "Role changed" },
-	{ "team_member.deactivated", "Team", "Member deactivated" },
-	{ "team_member.reactivated", "Team", "Member reactivated" },
-	{ "team_member.removed", "Team", "Member removed" },
-	{ "team_member.left", "Team", "Member left" },
-	{ "workspace.renamed", "Workspace", "Workspace renamed" },
-	{ "workspace.deleted", "Workspace", "Workspace deleted" },
-	{ "workspace.restored", "Workspace", "Workspace restored" },
-	{ "api_key.created", "API keys", "API key created" },
-	{ "api_key.revoked", "API keys", "API key revoked" },
-	{ "billing.plan_changed", "Billing", "Plan changed" },
-	{ "billing.cancellation_requested", "Billing", "Subscription cancelled" },
-	{ "billing.cancellation_withdrawn", "Billing", "Subscription resumed" },
-	{ "billing.cycle_rolled_over", "Billing", "Billing cycle closed" },
-	{ "billing.subscription_ended", "Billing", "Subscription ended" },
-	{ "billing.stripe_event_applied", "Billing", "Stripe event" },
-	{ "integration.created", "Integrations", "Integration created" },
-	{ "integration.updated", "Integrations", "Integration changed" },
-	{ "integration.enabled", "Integrations", "Integration enabled" },
-	{ "integration.disabled", "Integrations", "Integration disabled" },
-	{ "integration.deleted", "Integrations", "Integration deleted" },
-	{ "integration.tested", "Integrations", "Test event sent" },
+enum { P_EPOCH, P_ID, P_ACTION, P_ACTOR, P_IP, P_DETAIL1, P_DETAIL2, P_DETAIL3,
+       P_PERSON_ID = P_ACTION, P_PERSON_EMAIL = P_ACTOR, P_PERSON_NAME = P_DETAIL1,
+       P_PERSON_PLACE = P_DETAIL2 };
+
+/* One entry as its sentence needs it, from either statement (NULL: absent). */
+struct entry {
+	const char *action, *actor, *rtype, *email, *role, *old_role, *new_role, *name;
+	const char *old_name, *new_name, *prefix, *old_plan, *new_plan, *event;
 };
 
 /* Stripe's events in words (what the billing webhook applies). */
@@ -196,13 +178,12 @@ static void stripe_words(struct buf *b, const char *type)
 	put_all(b, "the event ", or(type, "(unknown)"), NULL);
 }
 
-/* One row in words: who did what to what. Written to b, never with an arena. */
-static void describe(struct buf *b, const PGresult *r, int i)
+/* One entry in words: who did what to what. Written to b, never with an arena. */
+static void describe(struct buf *b, const struct entry *e)
 {
-	const char *action = PQgetvalue(r, i, COL_ACTION), *dot = strchr(action, '.');
-	const char *email = or(col(r, i, COL_C_EMAIL), "someone"), *name = col(r, i, COL_C_NAME);
-	const char *actor = or(col(r, i, COL_NAME), col(r, i, COL_EMAIL));
-	const char *verb = dot ? dot + 1 : action, *role = or(col(r, i, COL_C_ROLE), "member");
+	const char *action = e->action, *dot = strchr(action, '.');
+	const char *email = or(e->email, "someone"), *name = e->name, *actor = e->actor;
+	const char *verb = dot ? dot + 1 : action, *role = or(e->role, "member");
 
 	if (actor == NULL)
 		actor = strcmp(action, "billing.stripe_event_applied") == 0 ? "Stripe" : "The system";
@@ -211,8 +192,8 @@ static void describe(struct buf *b, const PGresult *r, int i)
 		if (strcmp(verb, "invited") == 0)
 			put_all(b, " invited ", email, " as ", article(role), " ", role, NULL);
 		else if (strcmp(verb, "role_changed") == 0)
-			put_all(b, " changed ", email, "'s role from ", or(col(r, i, COL_C_OLD_ROLE), "?"),
-			        " to ", or(col(r, i, COL_C_NEW_ROLE), "?"), NULL);
+			put_all(b, " changed ", email, "'s role from ", or(e->old_role, "?"),
+			        " to ", or(e->new_role, "?"), NULL);
 		else if (strcmp(verb, "invitation_accepted") == 0)
 			put_all(b, " accepted the invitation and joined as ", article(role), " ", role, NULL);
 		else if (strcmp(verb, "invitation_resent") == 0)
@@ -227,19 +208,19 @@ static void describe(struct buf *b, const PGresult *r, int i)
 			put_all(b, " ", strcmp(verb, "deactivated") == 0 ? "deactivated"
 			        : strcmp(verb, "reactivated") == 0 ? "reactivated" : verb, " ", email, NULL);
 	} else if (strcmp(action, "workspace.renamed") == 0) {
-		put_all(b, " renamed the workspace from “", or(col(r, i, COL_C_OLD_NAME), "?"), "” to “",
-		        or(col(r, i, COL_C_NEW_NAME), "?"), "”", NULL);
+		put_all(b, " renamed the workspace from “", or(e->old_name, "?"), "” to “",
+		        or(e->new_name, "?"), "”", NULL);
 	} else if (strncmp(action, "workspace.", 10) == 0) {
 		put_all(b, " ", verb, " the workspace", NULL);
 	} else if (strcmp(action, "api_key.created") == 0) {
-		put_all(b, " created the API key “", or(name, "?"), "” (", or(col(r, i, COL_C_PREFIX), "?"),
+		put_all(b, " created the API key “", or(name, "?"), "” (", or(e->prefix, "?"),
 		        "…)", NULL);
 	} else if (strcmp(action, "api_key.revoked") == 0) {
 		put_all(b, " revoked the API key “", or(name, "?"), "”", NULL);
 	} else if (strcmp(action, "billing.plan_changed") == 0) {
-		if (col(r, i, COL_C_OLD_PLAN) != NULL && col(r, i, COL_C_NEW_PLAN) != NULL)
-			put_all(b, " changed the plan from ", plan_words(col(r, i, COL_C_OLD_PLAN)), " to ",
-			        plan_words(col(r, i, COL_C_NEW_PLAN)), NULL);
+		if (e->old_plan != NULL && e->new_plan != NULL)
+			put_all(b, " changed the plan from ", plan_words(e->old_plan), " to ",
+			        plan_words(e->new_plan), NULL);
 		else
 			buf_puts(b, " changed the plan's billing");
 	} else if (strcmp(action, "billing.cancellation_requested") == 0) {
@@ -248,7 +229,7 @@ static void describe(struct buf *b, const PGresult *r, int i)
 		buf_puts(b, " resumed the subscription");
 	} else if (strcmp(action, "billing.stripe_event_applied") == 0) {
 		buf_puts(b, " reported ");
-		stripe_words(b, col(r, i, COL_C_EVENT));
+		stripe_words(b, e->event);
 	} else if (strcmp(action, "billing.cycle_rolled_over") == 0) {
 		buf_puts(b, " closed the billing cycle");
 	} else if (strcmp(action, "billing.subscription_ended") == 0) {
@@ -260,8 +241,46 @@ static void describe(struct buf *b, const PGresult *r, int i)
 			put_all(b, " ", strcmp(verb, "updated") == 0 ? "changed" : verb, " the integration “",
 			        or(name, "?"), "”", NULL);
 	} else {
-		put_all(b, ": ", action, " on ", PQgetvalue(r, i, COL_RTYPE), NULL);
+		put_all(b, ": ", action, " on ", or(e->rtype, "?"), NULL);
 	}
+}
+
+/* The export's row i as an entry. */
+static void entry_from_rows(struct entry *e, const PGresult *r, int i)
+{
+	e->action = PQgetvalue(r, i, COL_ACTION);
+	e->actor = or(col(r, i, COL_NAME), col(r, i, COL_EMAIL));
+	e->rtype = col(r, i, COL_RTYPE);
+	e->email = col(r, i, COL_C_EMAIL);
+	e->role = col(r, i, COL_C_ROLE);
+	e->old_role = col(r, i, COL_C_OLD_ROLE);
+	e->new_role = col(r, i, COL_C_NEW_ROLE);
+	e->name = col(r, i, COL_C_NAME);
+	e->old_name = col(r, i, COL_C_OLD_NAME);
+	e->new_name = col(r, i, COL_C_NEW_NAME);
+	e->prefix = col(r, i, COL_C_PREFIX);
+	e->old_plan = col(r, i, COL_C_OLD_PLAN);
+	e->new_plan = col(r, i, COL_C_NEW_PLAN);
+	e->event = col(r, i, COL_C_EVENT);
+}
+
+/*
+ * The page's row i as an entry: audit_page's three details are, by action,
+ * (email, role or old role, new role) for team actions, (resource type,
+ * old, new name) for a rename, (.., name, prefix) for API keys, (.., name)
+ * for integrations, (.., old, new plan) for a plan change, (.., Stripe's
+ * event) for Stripe, the resource type first for any other. describe reads
+ * only those of its action.
+ */
+static void entry_from_page(struct entry *e, const PGresult *r, int i)
+{
+	const char *d1 = col(r, i, P_DETAIL1), *d2 = col(r, i, P_DETAIL2), *d3 = col(r, i, P_DETAIL3);
+
+	e->action = PQgetvalue(r, i, P_ACTION);
+	e->actor = or(col(r, i, P_ACTOR), NULL);
+	e->rtype = e->email = d1;
+	e->role = e->old_role = e->name = e->old_name = e->old_plan = e->event = d2;
+	e->new_role = e->new_name = e->prefix = e->new_plan = d3;
 }
 
 /* n (>= 0) in decimal, at least width digits (zeros before), at p; returns the end. */
@@ -281,25 +300,27 @@ static char *put_digits(char *p, long long n, int width)
 	return p;
 }
 
-/*
- * An entry's time from audit_page's seconds since the epoch ("1767225600.5"):
- * its ISO time to the second (as audit_rows' to_char) and, unless cursor is
- * NULL, its cursor (microseconds, "_", the row id, as audit_rows writes it;
- * 96 bytes), written digit by digit (50 rows of snprintf cost more than the
- * rest of the row). 0, or -1 when it does not parse or falls outside the
- * years 0 to 9999.
- */
-static int entry_time(const char *epoch, const char *id, char *cursor, char iso[32])
+/* n (0 to 99) as two digits at p, then sep; returns the end. */
+static char *put_2d(char *p, int n, char sep)
 {
-	long long whole = 0, frac = 0, us, secs;
+	p[0] = (char)('0' + n / 10);
+	p[1] = (char)('0' + n % 10);
+	p[2] = sep;
+	return p + 3;
+}
+
+/*
+ * Seconds since the epoch as PostgreSQL writes them ("1767225600.5",
+ * "-12.25") in microseconds at *us. 0, or -1 when it does not parse or
+ * falls outside the years 0 to 9999.
+ */
+static int epoch_us(const char *epoch, long long *us)
+{
+	long long whole = 0, frac = 0;
 	int neg = 0, digits = 0;
 	const char *p = epoch;
-	size_t idlen;
-	struct tm tm;
-	char *o;
-	time_t t;
 
-	if (p == NULL || id == NULL || (idlen = strlen(id)) > 60)
+	if (p == NULL)
 		return -1;
 	if (*p == '-') {
 		neg = 1;
@@ -322,25 +343,48 @@ static int entry_time(const char *epoch, const char *id, char *cursor, char iso[
 		return -1;
 	for (; digits < 6; digits++)
 		frac *= 10;
-	us = whole * 1000000 + frac;
+	*us = whole * 1000000 + frac;
 	if (neg)
-		us = -us;
-	secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
-	t = (time_t)secs;
-	if (gmtime_r(&t, &tm) == NULL || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900)
+		*us = -*us;
+	return *us >= -62167219200000000LL && *us < 253402300800000000LL ? 0 : -1;
+}
+
+/* Whole seconds of us, rounded down (towards the past for times before 1970). */
+static long long floor_seconds(long long us)
+{
+	return us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+}
+
+/*
+ * An entry's time (microseconds since the epoch, as epoch_us): its ISO
+ * time to the second (as audit_rows' to_char) and, unless cursor is NULL,
+ * its cursor (microseconds, "_", the row id, as audit_rows writes it; 96
+ * bytes). The date from the days since 1970 by the civil calendar's
+ * arithmetic, the digits by hand: 50 rows of gmtime and snprintf cost
+ * more than the rest of the row. 0, or -1 when the id is too long.
+ */
+static int entry_time(long long us, const char *id, char *cursor, char iso[32])
+{
+	long long secs = floor_seconds(us), days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+	long long z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+	long long doe = z - era * 146097;                                   /* 0 to 146096 */
+	long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;  /* 0 to 399 */
+	long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);            /* 0 to 365, from March */
+	long long mp = (5 * doy + 2) / 153, sod = secs - days * 86400;
+	int day = (int)(doy - (153 * mp + 2) / 5 + 1), month = (int)(mp < 10 ? mp + 3 : mp - 9);
+	long long year = yoe + era * 400 + (month <= 2);
+	size_t idlen;
+	char *o;
+
+	if (id == NULL || (idlen = strlen(id)) > 60)
 		return -1;
-	o = put_digits(iso, tm.tm_year + 1900, 4);
+	o = put_digits(iso, year, 4);             /* epoch_us keeps years to 0 to 9999 */
 	*o++ = '-';
-	o = put_digits(o, tm.tm_mon + 1, 2);
-	*o++ = '-';
-	o = put_digits(o, tm.tm_mday, 2);
-	*o++ = 'T';
-	o = put_digits(o, tm.tm_hour, 2);
-	*o++ = ':';
-	o = put_digits(o, tm.tm_min, 2);
-	*o++ = ':';
-	o = put_digits(o, tm.tm_sec, 2);
-	*o++ = 'Z';
+	o = put_2d(o, month, '-');
+	o = put_2d(o, day, 'T');
+	o = put_2d(o, (int)(sod / 3600), ':');
+	o = put_2d(o, (int)(sod / 60 % 60), ':');
+	o = put_2d(o, (int)(sod % 60), 'Z');
 	*o = '\0';
 	if (cursor == NULL)
 		return 0;
@@ -351,16 +395,6 @@ static int entry_time(const char *epoch, const char *id, char *cursor, char iso[
 	*o++ = '_';
 	memcpy(o, id, idlen + 1);
 	return 0;
-}
-
-/* Seconds since an entry (never negative: a clock a little ahead counts as just now). */
-static long age(const char *s)
-{
-	long n = 0;
-
-	if (s == NULL || parse_long(s, 0, 1L << 50, &n) != 0)
-		return 0;
-	return n;
 }
 
 /* The filters as a query string (without before), "" when none. */
@@ -457,56 +491,90 @@ static int filters_refused(struct ctx *c, void (*render)(struct ctx *, int))
 }
 
 /*
- * The filter form's choices: actions and people (the "id<TAB>email<TAB>name"
- * lines of audit_page), the current ones selected.
+ * The person filter's choices: audit_page's people rows (up to
+ * PEOPLE_MAX + 1), in their places, the current one selected.
  */
-static void fill_filter_form(struct ctx *c, const char *people)
+static void fill_people(struct ctx *c, const PGresult *r)
 {
-	const char *action = tvars_get(c->vars, "v_action"), *actor = tvars_get(c->vars, "v_actor");
-	struct tvars *group = NULL;
-	char *line, *save = NULL;
+	const char *actor = tvars_get(c->vars, "v_actor");
+	int at[PEOPLE_MAX + 1] = { 0 };
+	int n = 0;
 
-	for (size_t i = 0; i < sizeof(known_actions) / sizeof(known_actions[0]); i++) {
-		struct tvars *o;
+	for (int i = 0; i < PQntuples(r); i++) {
+		long place;
 
-		if (i == 0 || strcmp(known_actions[i].group, known_actions[i - 1].group) != 0) {
-			group = tvars_loop_add(c->vars, "action_groups");
-			tvars_set(group, "group", known_actions[i].group);
-		}
-		o = tvars_loop_add(group, "actions");
-		tvars_set(o, "value", known_actions[i].action);
-		tvars_set(o, "label", known_actions[i].label);
-		tvars_set_bool(o, "selected", action != NULL && strcmp(action, known_actions[i].action) == 0);
-	}
-	if (people == NULL)
-		return;
-	for (line = strtok_r(arena_strdup(c->arena, people), "\n", &save); line != NULL;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char *email = strchr(line, '\t'), *name;
-		struct tvars *o;
-
-		if (email == NULL || (name = strchr(email + 1, '\t')) == NULL)
+		if (!PQgetisnull(r, i, P_ID) ||
+		    parse_long(PQgetvalue(r, i, P_PERSON_PLACE), 1, PEOPLE_MAX + 1, &place) != 0)
 			continue;
-		*email++ = '\0';
-		*name++ = '\0';
-		o = tvars_loop_add(c->vars, "people");
-		tvars_set(o, "value", line);
-		tvars_set(o, "label", *name ? arena_printf(c->arena, "%s (%s)", name, email) : email);
-		tvars_set_bool(o, "selected", actor != NULL && strcmp(actor, line) == 0);
+		at[place - 1] = i + 1;
+		if (place > n)
+			n = (int)place;
 	}
+	for (int k = 0; k < n; k++) {
+		int i = at[k] - 1;
+		const char *id, *email, *name;
+		struct tvars *o;
+
+		if (i < 0)
+			continue;
+		id = PQgetvalue(r, i, P_PERSON_ID);
+		email = PQgetvalue(r, i, P_PERSON_EMAIL);
+		name = PQgetvalue(r, i, P_PERSON_NAME);
+		o = tvars_loop_add(c->vars, "people");
+		tvars_set(o, "value", id);
+		tvars_set(o, "label", *name ? arena_printf(c->arena, "%s (%s)", name, email) : email);
+		tvars_set_bool(o, "selected", actor != NULL && strcmp(actor, id) == 0);
+	}
+}
+
+/*
+ * The entries of audit_page's result r, newest first, at order (up to
+ * PAGE_SIZE + 1 row numbers, their times at at), and the statement's time
+ * (its people rows') at *now_us when there is one. UNION ALL promises no
+ * order, so the entries are put in order here (an insertion sort, which
+ * only checks rows that already are). Returns the number of entries.
+ */
+static int page_rows(const PGresult *r, int order[PAGE_SIZE + 1], long long at[PAGE_SIZE + 1],
+                     long long *now_us)
+{
+	int n = 0;
+
+	for (int i = 0; i < PQntuples(r); i++) {
+		long long t = 0;
+		int k;
+
+		if (PQgetisnull(r, i, P_ID)) {
+			epoch_us(PQgetvalue(r, i, P_EPOCH), now_us);
+			continue;
+		}
+		if (n == PAGE_SIZE + 1 || epoch_us(PQgetvalue(r, i, P_EPOCH), &t) != 0)
+			continue;
+		for (k = n; k > 0 && (at[k - 1] < t || (at[k - 1] == t &&
+		     strcmp(PQgetvalue(r, order[k - 1], P_ID), PQgetvalue(r, i, P_ID)) < 0)); k--) {
+			order[k] = order[k - 1];
+			at[k] = at[k - 1];
+		}
+		order[k] = i;
+		at[k] = t;
+		n++;
+	}
+	return n;
 }
 
 /*
  * The page with status: the filter form, then (unless the filters are bad)
  * 50 rows, all from one statement (audit_page or the one for its filters),
- * which for a plain GET was sent with the session check (audit_prefetch).
+ * which for a plain GET was sent with the session check (audit_prefetch),
+ * and the people of its filter (alone for a 422).
  */
 static void render_audit(struct ctx *c, int status)
 {
 	const char *params[8], *query;
 	char us[24], cursor[96] = "", iso[32];
+	long long now_us = (long long)time(NULL) * 1000000, at[PAGE_SIZE + 1];
+	int order[PAGE_SIZE + 1], n;
+	struct buf b;
 	PGresult *r;
-	int n = 0;
 
 	tvars_set(c->vars, "title", "Audit log");
 	tvars_set(c->vars, "nav", "audit");
@@ -524,10 +592,8 @@ static void render_audit(struct ctx *c, int status)
 	}
 	if (r == NULL)
 		return;
-	/* One row of people alone when no entry matches (the entry columns NULL). */
-	if (PQntuples(r) > 0 && !PQgetisnull(r, 0, COL_CURSOR))
-		n = PQntuples(r);
-	fill_filter_form(c, PQntuples(r) > 0 ? col(r, 0, COL_PEOPLE) : NULL);
+	n = page_rows(r, order, at, &now_us);
+	fill_people(c, r);
 	query = filter_query(c);
 	tvars_set(c->vars, "csv_query", *query ? arena_printf(c->arena, "?%s", query) : "");
 	tvars_set_bool(c->vars, "filtered", *query != '\0');
@@ -536,22 +602,25 @@ static void render_audit(struct ctx *c, int status)
 		page_render(c, status, "audit.tmpl");
 		return;
 	}
-	for (int i = 0; i < n && i < PAGE_SIZE; i++) {
+	buf_init(&b);
+	for (int k = 0; k < n && k < PAGE_SIZE; k++) {
 		struct tvars *row = tvars_loop_add(c->vars, "rows");
-		struct buf b;
+		int i = order[k];
+		struct entry e;
 
-		if (entry_time(PQgetvalue(r, i, COL_EPOCH), PQgetvalue(r, i, COL_ROW_ID),
-		               i == PAGE_SIZE - 1 ? cursor : NULL, iso) != 0)
+		if (entry_time(at[k], PQgetvalue(r, i, P_ID), k == PAGE_SIZE - 1 ? cursor : NULL, iso) != 0)
 			iso[0] = '\0';
-		buf_init(&b);
-		describe(&b, r, i);
+		entry_from_page(&e, r, i);
+		buf_reset(&b);
+		describe(&b, &e);
 		tvars_set(row, "summary", b.data);     /* tvars_set keeps a copy */
-		buf_free(&b);
 		tvars_set(row, "iso", iso);
 		tvars_set(row, "when", datetime_words(c->arena, iso));
-		tvars_set(row, "ago", ago_words(c->arena, age(PQgetvalue(r, i, COL_AGE))));
-		tvars_set(row, "ip", col(r, i, COL_IP));
+		/* Seconds since the entry, never negative (a clock a little ahead is "just now"). */
+		tvars_set(row, "ago", ago_words(c->arena, now_us > at[k] ? (long)floor_seconds(now_us - at[k]) : 0));
+		tvars_set(row, "ip", col(r, i, P_IP));
 	}
+	buf_free(&b);
 	/* The last row shown (PAGE_SIZE - 1) wrote cursor last. */
 	if (n > PAGE_SIZE)
 		tvars_set(c->vars, "next_query", arena_printf(c->arena, "%s%sbefore=%s", query,
@@ -631,6 +700,7 @@ static void audit_csv(struct ctx *c)
 			break;
 		n = PQntuples(r);
 		for (int i = 0; i < n; i++) {
+			struct entry e;
 			struct buf s;
 
 			buf_csv(&out, PQgetvalue(r, i, COL_ISO));
@@ -645,8 +715,9 @@ static void audit_csv(struct ctx *c)
 			buf_putc(&out, ',');
 			buf_csv(&out, col(r, i, COL_RID));
 			buf_putc(&out, ',');
+			entry_from_rows(&e, r, i);
 			buf_init(&s);
-			describe(&s, r, i);
+			describe(&s, &e);
 			buf_csv(&out, s.data);
 			buf_free(&s);
 			buf_putc(&out, ',');

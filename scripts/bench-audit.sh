@@ -1,8 +1,13 @@
 #!/bin/sh
 # bench-audit.sh: the audit log page with BENCH_AUDIT_ROWS (default 1,000,000) audit rows in
-# the seeded workspace, beside the team page, through nginx with wrk: the first page, a page
-# filtered by action, by person and by dates, a deep page by cursor. Then the whole log as
-# CSV once: its time, size and the audit workers' peak memory (constant for any size).
+# the seeded workspace, beside the team page, through nginx with wrk and a random signed-in
+# session per request (tests/bench/random-session.lua; the team page with every role's
+# sessions, the audit log with the owners' and admins'): the first page, a page filtered by
+# action, by person and by dates, a page by cursor. Each with req/s, p50, p99 and the CPU
+# microseconds per request of nginx, the executable and PostgreSQL, and the ratios to the
+# team page measured just before it; then the executable's and PostgreSQL's instructions
+# per request (callgrind, a warm worker; BENCH_CALLGRIND=0 skips it). Then the whole log
+# as CSV once: its time, size and the audit workers' peak memory (constant for any size).
 set -eu
 export VAR="${BENCH_VAR:-$(mktemp -d /tmp/settings-bench-audit.XXXXXX)}"
 export PORT="${BENCH_PORT:-18940}"
@@ -12,9 +17,16 @@ DURATION=${BENCH_SECONDS:-8}
 CONNS=${BENCH_CONNECTIONS:-64}
 ROWS=${BENCH_AUDIT_ROWS:-1000000}
 . "$(dirname "$0")/lib.sh"
+. "$ROOT/scripts/bench-lib.sh"
 # The delivery worker polls the database: not part of what a page costs.
 WORKERS=""
+# The audit log reads its page at every view; the team page's first page would come from
+# what its worker keeps for the workspace (cgi/wscache.c). Beside a team page that reads
+# its rows too, the ratio compares the two pages' work; BENCH_AUDIT_TEAM_CACHE=1 compares
+# with the team page as served by default.
+export SETTINGS_WORKSPACE_CACHE="${BENCH_AUDIT_TEAM_CACHE:-0}"
 
+CG_PORT=$((PORT + 2))
 cleanup() { stack_stop; pg_stop; rm -rf "$VAR"; }
 trap cleanup EXIT INT TERM
 
@@ -43,40 +55,85 @@ VACUUM ANALYZE audit_logs;
 SQL
 echo "$ROWS audit rows loaded in $(( $(date +%s) - t0 )) s"
 
-jar="$VAR/jar"
-curl -sS -c "$jar" -b "$jar" -o "$VAR/login.html" "$BASE/login"
-tok=$(sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' "$VAR/login.html" | head -1)
-curl -sS -c "$jar" -b "$jar" -o /dev/null --data-urlencode "csrf_token=$tok" \
-	-d email=demo@example.com -d password=demo-password "$BASE/login"
-COOKIE="Cookie: session=$(awk '$6 == "session" { print $7 }' "$jar")"
-
-bench() {
-	curl -sS -o "$VAR/page.html" -H "$COOKIE" "$2"
-	rows=$(grep -c '<time datetime' "$VAR/page.html" || true)
-	out=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency -H "$COOKIE" "$2")
-	rps=$(echo "$out" | awk '/^Requests\/sec/ { printf "%d", $2 }')
-	p50=$(echo "$out" | awk '$1 == "50%" { print $2 }')
-	p99=$(echo "$out" | awk '$1 == "99%" { print $2 }')
-	non2xx=$(echo "$out" | awk '/Non-2xx/ { print $NF }')
-	printf '%-44s %7s req/s  p50 %8s  p99 %8s  %3s rows%s\n' "$1" "$rps" "$p50" "$p99" "$rows" \
-		"${non2xx:+  non-2xx: $non2xx}"
-	LAST=$rps
+# 500 sessions over the four roles (scripts/bench-lib.sh); the audit log is the owners' and
+# admins'. Every page below must show its 50 entries to an owner.
+bench_sessions acme 125 "$VAR/sessions"
+awk '{ print $2 }' "$VAR/sessions" >"$VAR/tokens-team"
+awk '$1 == "owner" || $1 == "admin" { print $2 }' "$VAR/sessions" >"$VAR/tokens-audit"
+OWNER=$(awk '$1 == "owner" { print $2; exit }' "$VAR/sessions")
+cat >"$VAR/nginx/bench.extra" <<CONF
+server {
+    listen 127.0.0.1:$CG_PORT;
+    access_log off;
+    location / { include $ROOT/nginx/fastcgi_params; fastcgi_pass unix:$VAR/run/cg.sock; }
 }
-deep=$(curl -sS -H "$COOKIE" "$BASE/w/acme/settings/audit" | sed -n 's/.*href="[^"?]*?\(before=[^"]*\)" rel="next".*/\1/p')
+CONF
+if [ "$(id -u)" -eq 0 ]; then chown -R "$RUNUSER_NAME" "$VAR/nginx"; fi
+as_user nginx -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf" -g "pid $VAR/run/nginx.pid;" -s reload
+sleep 0.5
+
+deep=$(curl -sS -H "Cookie: session=$OWNER" "$BASE/w/acme/settings/audit" |
+	sed -n 's/.*href="[^"?]*?\(before=[^"]*\)" rel="next".*/\1/p')
 # A cursor half way down the log: the row 500,000th newest (or the middle one).
 mid=$(as_user psql -X -At "$(OWNER_URL)" -c "SELECT (extract(epoch FROM created_at) * 1000000)::bigint || '_' || id
 	FROM audit_logs WHERE workspace_id = '$ACME' ORDER BY created_at DESC, id DESC OFFSET $((ROWS / 2)) LIMIT 1")
-echo "wrk: 2 threads, $CONNS connections, ${DURATION}s each; $SETTINGS_WORKERS workers per page"
-bench "team page" "$BASE/w/acme/settings/team"; team=$LAST
-bench "audit log, first page" "$BASE/w/acme/settings/audit"; first=$LAST
-bench "audit log, second page (cursor)" "$BASE/w/acme/settings/audit?$deep"
-bench "audit log, half way down (cursor)" "$BASE/w/acme/settings/audit?before=$mid"; middle=$LAST
-bench "audit log, action=workspace.renamed (0.1%)" "$BASE/w/acme/settings/audit?action=workspace.renamed"; action=$LAST
-bench "audit log, the admin's entries (10%)" "$BASE/w/acme/settings/audit?actor=10000000-0000-0000-0000-000000000002"; actor=$LAST
-bench "audit log, one week a month ago" "$BASE/w/acme/settings/audit?from=$(date -u -d '-37 days' +%F)&to=$(date -u -d '-30 days' +%F)"; dates=$LAST
+d1=$(date -u -d '-37 days' +%F) d2=$(date -u -d '-30 days' +%F)
+AUDIT_PAGES="first|
+cursor|?$deep
+half|?before=$mid
+action|?action=workspace.renamed
+actor|?actor=10000000-0000-0000-0000-000000000002
+dates|?from=$d1&to=$d2"
+echo "$AUDIT_PAGES" | while IFS='|' read -r name q; do
+	rows=$(curl -sS -H "Cookie: session=$OWNER" "$BASE/w/acme/settings/audit$q" | grep -c '<time datetime' || true)
+	[ "$rows" = 50 ] || { echo "the audit log ($name) showed $rows entries, not 50" >&2; exit 1; }
+done || exit 1
+
+echo "wrk: 2 threads, $CONNS connections, ${DURATION}s each; $SETTINGS_WORKERS workers per page;" \
+	"$(wc -l <"$VAR/sessions") sessions over 4 roles, a random one per request"
+echo "each audit line's ratios are to the team page measured just before it"
+rbench_header | sed 's/÷yard/÷team/'
+# The team page, then an audit page, in turns (the machine's load changes over a run).
+echo "$AUDIT_PAGES" | while IFS='|' read -r name q; do
+	Y_RPS=0 Y_P99=0 Y_CPU=0
+	rbench "team page" "$BASE/w/acme/settings/team" "$VAR/tokens-team" "$VAR/run/team.pid"
+	Y_RPS=$R_RPS Y_P99=$R_P99 Y_CPU=$R_CPU
+	case $name in
+	first) label="audit log, first page" ;;
+	cursor) label="audit log, second page" ;;
+	half) label="audit log, half way down" ;;
+	action) label="audit log, action (0.1%)" ;;
+	actor) label="audit log, the admin's (10%)" ;;
+	dates) label="audit log, a week a month ago" ;;
+	esac
+	rbench "$label" "$BASE/w/acme/settings/audit$q" "$VAR/tokens-audit" "$VAR/run/audit.pid"
+	echo "$name $R_RPS $Y_RPS $R_CPU $Y_CPU" >>"$VAR/ratios"
+done
+awk '{ r[$1] = $2 / $3; c[$1] = $5 / $4 } END {
+	printf "audit first page / team page:   %.2f req/s, %.2f CPU   (target: about the same)\n", r["first"], c["first"]
+	printf "half way down / team page:      %.2f req/s, %.2f CPU   (keyset: no OFFSET scan)\n", r["half"], c["half"]
+	printf "filtered by action / person / dates, of the team page: %.2f / %.2f / %.2f req/s, %.2f / %.2f / %.2f CPU\n",
+		r["action"], r["actor"], r["dates"], c["action"], c["actor"], c["dates"]
+}' "$VAR/ratios"
+
+# Instructions per request (callgrind): the executable (a warm FastCGI worker, random
+# sessions, scripts/bench-lib.sh) and the PostgreSQL backend that serves it (its CPU is
+# above; its instructions would need the cluster under valgrind).
+if command -v valgrind >/dev/null && [ "${BENCH_CALLGRIND:-1}" != 0 ]; then
+	K=${BENCH_CALLGRIND_REQUESTS:-20}
+	echo
+	echo "instructions of the executable per request (callgrind, a warm worker, $K requests):"
+	set -- $(bench_callgrind_warm team /w/acme/settings/team "$VAR/tokens-team" "$K")
+	printf '  %-34s %12s  (%s)\n' "team page" "$1" "$2"
+	echo "$AUDIT_PAGES" | while IFS='|' read -r name q; do
+		case $name in first | action | actor | dates) ;; *) continue ;; esac
+		set -- $(bench_callgrind_warm audit "/w/acme/settings/audit$q" "$VAR/tokens-audit" "$K")
+		printf '  %-34s %12s  (%s)\n' "audit log, $name" "$1" "$2"
+	done
+fi
 echo
 t0=$(date +%s%N)
-curl -sS -o "$VAR/audit.csv" -H "$COOKIE" "$BASE/w/acme/settings/audit.csv"
+curl -sS -o "$VAR/audit.csv" -H "Cookie: session=$OWNER" "$BASE/w/acme/settings/audit.csv"
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 hwm=0
 for pid in $(pgrep -f "$BUILD/bin/audit" || true); do
@@ -84,8 +141,3 @@ for pid in $(pgrep -f "$BUILD/bin/audit" || true); do
 	[ "${k:-0}" -gt "$hwm" ] && hwm=$k
 done
 echo "CSV of the whole log: $(( $(wc -l <"$VAR/audit.csv") - 1 )) rows, $(( $(wc -c <"$VAR/audit.csv") / 1048576 )) MiB in $ms ms; audit workers' peak memory $((hwm / 1024)) MiB"
-awk -v t="$team" -v f="$first" -v m="$middle" -v a="$action" -v p="$actor" -v d="$dates" 'BEGIN {
-	printf "audit first page / team page (req/s):   %.2f   (target: about the same)\n", f / t
-	printf "half way down / first page:             %.2f   (keyset: no OFFSET scan)\n", m / f
-	printf "filtered by action / by person / dates: %.2f / %.2f / %.2f of the team page\n", a / t, p / t, d / t
-}'

@@ -121,6 +121,70 @@ check "CSV: no token or key hash anywhere" sh -c "! grep -Eq '[0-9a-f]{64}' '$T/
 get admin "$P.csv?from=2026-02-30"
 is "CSV with a bad filter: 422" "$STATUS" 422
 
+# --- Every action in words, the page as the export --------------------------------------
+# One entry of each kind on a leap day; the page reads only the details its sentence needs,
+# the export the whole row: their sentences and times must be the same, in the same order.
+sql "INSERT INTO audit_logs (workspace_id, user_id, action, resource_type, changes, ip_address, created_at)
+     SELECT '$ACME', CASE WHEN a IN ('billing.stripe_event_applied', 'billing.cycle_rolled_over')
+                          THEN NULL ELSE '$ADMIN_USER'::uuid END,
+            a, coalesce(t, 'team_member'), c::jsonb, '10.1.2.3',
+            '2024-02-29 23:59:59.999999+00'::timestamptz - (o - 1) * interval '61 seconds'
+       FROM (VALUES
+         (1, 'team_member.invited', NULL, '{\"email\": \"new@example.com\", \"role\": \"admin\"}'),
+         (2, 'team_member.invitation_accepted', NULL, '{\"role\": \"viewer\"}'),
+         (3, 'team_member.invitation_resent', NULL, '{\"email\": \"again@example.com\"}'),
+         (4, 'team_member.invitation_revoked', NULL, '{\"email\": \"gone@example.com\"}'),
+         (5, 'team_member.role_changed', NULL, '{\"email\": \"m@example.com\", \"old_role\": \"viewer\", \"new_role\": \"member\"}'),
+         (6, 'team_member.deactivated', NULL, '{\"email\": \"d@example.com\"}'),
+         (7, 'team_member.reactivated', NULL, '{\"email\": \"r@example.com\"}'),
+         (8, 'team_member.removed', NULL, '{\"email\": \"x@example.com\"}'),
+         (9, 'team_member.left', NULL, '{}'),
+         (10, 'workspace.renamed', 'workspace', '{\"old\": {\"name\": \"Old <b>\"}, \"new\": {\"name\": \"New & Co\"}}'),
+         (11, 'workspace.deleted', 'workspace', '{}'),
+         (12, 'workspace.restored', 'workspace', '{}'),
+         (13, 'api_key.created', 'api_key', '{\"name\": \"CI\", \"key_prefix\": \"sk_live_ab12cd34\"}'),
+         (14, 'api_key.revoked', 'api_key', '{\"name\": \"CI\"}'),
+         (15, 'billing.plan_changed', 'billing', '{\"old\": {\"plan_type\": \"free\"}, \"new\": {\"plan_type\": \"professional\"}}'),
+         (16, 'billing.plan_changed', 'billing', '{\"billing_cycle\": \"yearly\"}'),
+         (17, 'billing.cancellation_requested', 'billing', '{}'),
+         (18, 'billing.cancellation_withdrawn', 'billing', '{}'),
+         (19, 'billing.cycle_rolled_over', 'billing', '{}'),
+         (20, 'billing.subscription_ended', 'billing', '{}'),
+         (21, 'billing.stripe_event_applied', 'billing', '{\"stripe_event_type\": \"invoice.payment_failed\"}'),
+         (22, 'integration.created', 'integration', '{\"new\": {\"integration_name\": \"Pager\"}}'),
+         (23, 'integration.updated', 'integration', '{\"old\": {\"integration_name\": \"Hook\"}, \"new\": {\"integration_name\": \"Hook 2\"}}'),
+         (24, 'integration.enabled', 'integration', '{\"integration_name\": \"Slack\"}'),
+         (25, 'integration.deleted', 'integration', '{\"name\": \"Old hook\"}'),
+         (26, 'integration.tested', 'integration', '{\"integration_name\": \"Datadog\"}'),
+         (27, 'custom.thing', 'widget', '{\"email\": \"not@shown.example\"}')
+       ) v(o, a, t, c)" >/dev/null
+get admin "$P?from=2024-02-29&to=2024-02-29"
+is "every action: 27 entries on the page" "$(grep -c '<time datetime' "$T/body")" 27
+cp "$T/body" "$T/page-words.html"
+get admin "$P.csv?from=2024-02-29&to=2024-02-29"
+cp "$T/body" "$T/csv-words.csv"
+python3 - "$T/page-words.html" "$T/csv-words.csv" >"$T/words-diff" <<'PY'
+import csv, html, re, sys
+page = open(sys.argv[1]).read()
+cells = re.findall(r'<time datetime="([^"]+)">[^<]*</time>.*?</td>\s*<td>(.*?)</td>', page, re.S)
+rows = list(csv.reader(open(sys.argv[2], newline='')))[1:]
+want = [(r[0], r[6].lstrip("'")) for r in rows]
+got = [(t, html.unescape(s)) for t, s in cells]
+for g, w in zip(got, want):
+    if g != w:
+        print("page", g, "export", w)
+if len(got) != len(want):
+    print("page", len(got), "export", len(want))
+PY
+is "every action: the page says what the export says, at the same times, in the same order" "$(cat "$T/words-diff")" ""
+check "... the newest at the last microsecond of the leap day, to the second" body_has '2024-02-29T23:59:59Z,'
+get admin "$P?from=2024-02-29&to=2024-02-29"
+check "... Stripe's entry in words without a person" body_has 'Stripe reported a failed payment'
+check "... an entry without a person is the system's" body_has 'The system closed the billing cycle'
+check "... an action the page does not know, by its resource" body_has 'Admin User: custom.thing on widget'
+check "... names from the changes escaped" body_has 'renamed the workspace from “Old &lt;b&gt;” to “New &amp; Co”'
+check "... the leap day in words" body_has '>29 February 2024, 23:59 UTC</time>'
+
 # --- Across workspaces -----------------------------------------------------------------------
 login g owner@globex.example
 get g $P
