@@ -39,7 +39,7 @@ check "... it answered 200" grep -q '^Status: 200' "$T/vg.out"
 sql "UPDATE billing_config SET traces_current_month = 5000 WHERE workspace_id = '00000000-0000-0000-0000-000000000001'" >/dev/null
 vg "plan change confirmation step (POST without confirm=1)" POST /w/acme/settings/billing/plan "csrf_token=csrf-vg&plan_type=starter&billing_interval=annual" "session=$token" ""
 check "... it answered 200 with the changes" sh -c "grep -q '^Status: 200' '$T/vg.out' && grep -q 'Traces older than 30 days will no longer be kept.' '$T/vg.out'"
-sql "UPDATE billing_config SET billing_cycle_end = current_date - 1" >/dev/null
+sql "UPDATE billing_config SET billing_cycle_start = current_date - 31, billing_cycle_end = current_date - 1" >/dev/null
 as_user env DATABASE_URL="$(APP_URL)" valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 	"$BUILD/bin/billing" --rollover >"$T/vg.out" 2>"$T/vg.err"
 if [ $? -ne 99 ] && grep -q 'ERROR SUMMARY: 0 errors' "$T/vg.err"; then ok "valgrind-clean: billing --rollover"; else notok "valgrind-clean: billing --rollover" "$(grep -E 'Invalid|lost|SUMMARY' "$T/vg.err" | head -5)"; fi
