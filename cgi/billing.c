@@ -84,11 +84,7 @@ static const struct stmt stmts[] = {
 	  "       (bc.trial_ends_at AT TIME ZONE 'UTC')::date, "
 	  "       floor(extract(epoch FROM bc.trial_ends_at - now()))::bigint, "
 	  "       bc.payment_method_brand, bc.payment_method_last4, "
-	  /* The cycle has ended: billing_rollover() is due (billing_load). */
-	  "       coalesce(bc.billing_cycle_end, "
-	  "                (bc.billing_cycle_start + interval '1 month' - interval '1 day')::date) "
-	  "       < current_date, "
-	  /* When it will be: for a row kept by the worker (wscache.h). */
+	  /* When the cycle ends: the start of the day after its last (billing_due). */
 	  "       extract(epoch FROM (coalesce(bc.billing_cycle_end, "
 	  "                (bc.billing_cycle_start + interval '1 month' - interval '1 day')::date) "
 	  "                + 1)::timestamptz)::bigint "
@@ -208,7 +204,7 @@ enum {
 	B_TRACES_LIMIT, B_MEMBERS_LIMIT, B_KEYS_LIMIT, B_RETENTION, B_CUSTOM_LIMIT,
 	B_TRACES, B_MEMBERS, B_KEYS, B_CUSTOM, B_PENDING, B_OVERAGE,
 	B_CYCLE_START, B_CYCLE_END, B_CYCLE_RESET, B_NEXT, B_AUTO_RENEW, B_CANCEL, B_CANCEL_DATE,
-	B_TRIAL_END, B_TRIAL_SECONDS, B_BRAND, B_LAST4, B_DUE, B_ROLLOVER_AT, B__MAX
+	B_TRIAL_END, B_TRIAL_SECONDS, B_BRAND, B_LAST4, B_ROLLOVER_AT, B__MAX
 };
 
 /* Columns of plan_catalog / plan_find. */
@@ -375,6 +371,17 @@ static int billing_from(const PGresult *r, struct billing *b)
 	return found;
 }
 
+/* The row's cycle has ended (now, or since a kept row was read): billing_rollover() is due. */
+static int billing_due(const PGresult *r)
+{
+	long at;
+
+	/* No cycle at all (NULL): nothing to roll over. */
+	return PQntuples(r) == 1 && !PQgetisnull(r, 0, B_ROLLOVER_AT) &&
+	       parse_long(PQgetvalue(r, 0, B_ROLLOVER_AT), LONG_MIN, LONG_MAX, &at) == 0 &&
+	       (long)time(NULL) >= at;
+}
+
 /*
  * Read the billing row: 1 found, 0 none, -1 error. When its cycle has
  * ended, close it first (billing_rollover) and read the row again: a read
@@ -392,7 +399,7 @@ static int billing_read(struct ctx *c, struct billing *b, PGresult **keep)
 		if (r == NULL)
 			return -1;
 		found = billing_from(r, b);
-		if (found && text_is(b->v[B_DUE], "t") && pass == 0) {
+		if (found && billing_due(r) && pass == 0) {
 			PQclear(r);
 			if (rollover(c) != 0)
 				return -1;
@@ -410,16 +417,6 @@ static int billing_read(struct ctx *c, struct billing *b, PGresult **keep)
 	return found;
 }
 
-/* A kept row whose cycle has ended since: read again (and roll over). */
-static int billing_due(const PGresult *r)
-{
-	long at;
-
-	return PQntuples(r) == 1 &&
-	       (PQgetisnull(r, 0, B_ROLLOVER_AT) ||
-	        parse_long(PQgetvalue(r, 0, B_ROLLOVER_AT), LONG_MIN, LONG_MAX, &at) != 0 ||
-	        (long)time(NULL) >= at);
-}
 static int billing_load(struct ctx *c, struct billing *b)
 {
 	return billing_read(c, b, NULL);
@@ -684,10 +681,7 @@ static void billing_get(struct ctx *c)
 /* Kept by this worker: the session check commits alone (app.h, struct prefetch). */
 static int billing_prefetch(struct ctx *c, struct prefetch *p)
 {
-	if (!wscache_known(WSC_BILLING, c->req->capture[0]))
-		return 0;
-	p->stmt = NULL;
-	return 1;
+	return wscache_prefetch(c, p, WSC_BILLING);
 }
 
 /* Owner POSTs start here: cycle rolled over, row locked. 1 go on, 0 answered. */

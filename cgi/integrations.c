@@ -514,11 +514,8 @@ static void list_get(struct ctx *c)
 /* Kept by this worker: the session check commits alone (app.h, struct prefetch). */
 static int list_prefetch(struct ctx *c, struct prefetch *p)
 {
-	if (c->req->fields[K_PAGE].state != FIELD_MISSING ||
-	    !wscache_known(WSC_INTEGRATIONS, c->req->capture[0]))
-		return 0;
-	p->stmt = NULL;
-	return 1;
+	return c->req->fields[K_PAGE].state == FIELD_MISSING &&
+	       wscache_prefetch(c, p, WSC_INTEGRATIONS);
 }
 
 /* GET .../integrations/new?type=…: the create form; without a valid type, the type chooser (200 / 400). */

@@ -739,10 +739,8 @@ static int team_prefetch(struct ctx *c, struct prefetch *p)
 	    app_get_cookie(c, INVITE_COOKIE) != NULL)
 		return 0;
 	/* Kept by this worker: the session check alone says whether it still holds. */
-	if (!q && pageno == 1 && wscache_known(WSC_TEAM, c->req->capture[0])) {
-		p->stmt = NULL;
+	if (!q && pageno == 1 && wscache_prefetch(c, p, WSC_TEAM))
 		return 1;
-	}
 	p->stmt = q ? "team_page_search" : "team_page";
 	p->nparams = q ? 3 : 2;
 	p->params[0] = NULL;

@@ -43,6 +43,14 @@ int wscache_known(enum wscache_kind kind, const char *slug)
 	return find(kind, slug) != NULL;
 }
 
+int wscache_prefetch(struct ctx *c, struct prefetch *p, enum wscache_kind kind)
+{
+	if (!wscache_known(kind, c->req->capture[0]))
+		return 0;
+	p->stmt = NULL;
+	return 1;
+}
+
 const struct wscache_entry *wscache_get(struct ctx *c, enum wscache_kind kind)
 {
 	struct wscache_entry *e;

@@ -37,6 +37,12 @@ struct wscache_entry {
 /* Before the session check: is anything kept for this page and workspace slug? */
 int wscache_known(enum wscache_kind kind, const char *slug);
 /*
+ * A route's prefetch (app.h, struct prefetch) for a page this worker may
+ * keep: when it keeps the page of the address's workspace, the session
+ * check commits alone (p->stmt NULL) and 1; else 0.
+ */
+int wscache_prefetch(struct ctx *c, struct prefetch *p, enum wscache_kind kind);
+/*
  * After the session check: the entry for c->ws if it was read at the
  * version the session check returned, else NULL (and a stale entry goes).
  */
