@@ -15,6 +15,57 @@
  * session check, before the id is known), the one that check set. The
  * person of each row is one key lookup.
  */
+/*
+ * The four statements of the page differ only in how the entries are
+ * filtered (by action, by person): the rest is one text.
+ */
+#define AUDIT_PAGE_HEAD \
+	"WITH ws AS MATERIALIZED ( " \
+	"  SELECT coalesce($1::uuid, nullif(current_setting('app.current_workspace_id', true), '')::uuid) AS id), " \
+	"b AS MATERIALIZED ( " \
+	"  SELECT c.lo, " \
+	"         CASE WHEN c.cur_at < c.hi THEN c.cur_at ELSE c.hi END AS before_at, " \
+	"         CASE WHEN c.cur_at < c.hi THEN c.cur_id " \
+	"              ELSE '00000000-0000-0000-0000-000000000000'::uuid END AS before_id " \
+	"    FROM (SELECT coalesce($4::date::timestamp AT TIME ZONE 'UTC', '-infinity') AS lo, " \
+	"                 coalesce(($5::date + 1)::timestamp AT TIME ZONE 'UTC', 'infinity') AS hi, " \
+	"                 coalesce('epoch'::timestamptz + $6::bigint * interval '1 microsecond', " \
+	"                          'infinity') AS cur_at, " \
+	"                 coalesce($7::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff') AS cur_id) c) " \
+	"(SELECT extract(epoch FROM a.created_at), a.id, a.action, " \
+	"        coalesce(nullif(u.full_name, ''), u.email), host(a.ip_address), " \
+	"        CASE WHEN a.action LIKE 'team\\_member.%' THEN a.changes ->> 'email' " \
+	"             ELSE a.resource_type END, " \
+	"        CASE WHEN a.action = 'team_member.role_changed' THEN a.changes ->> 'old_role' " \
+	"             WHEN a.action LIKE 'team\\_member.%' THEN a.changes ->> 'role' " \
+	"             WHEN a.action = 'workspace.renamed' THEN a.changes -> 'old' ->> 'name' " \
+	"             WHEN a.action LIKE 'api\\_key.%' THEN a.changes ->> 'name' " \
+	"             WHEN a.action LIKE 'integration.%' " \
+	"               THEN coalesce(a.changes ->> 'name', a.changes -> 'new' ->> 'integration_name', " \
+	"                             a.changes -> 'old' ->> 'integration_name', " \
+	"                             a.changes ->> 'integration_name') " \
+	"             WHEN a.action = 'billing.plan_changed' THEN a.changes -> 'old' ->> 'plan_type' " \
+	"             WHEN a.action = 'billing.stripe_event_applied' " \
+	"               THEN a.changes ->> 'stripe_event_type' END, " \
+	"        CASE WHEN a.action = 'team_member.role_changed' THEN a.changes ->> 'new_role' " \
+	"             WHEN a.action = 'workspace.renamed' THEN a.changes -> 'new' ->> 'name' " \
+	"             WHEN a.action = 'api_key.created' THEN a.changes ->> 'key_prefix' " \
+	"             WHEN a.action = 'billing.plan_changed' THEN a.changes -> 'new' ->> 'plan_type' END " \
+	"   FROM audit_logs a " \
+	"   LEFT JOIN users u ON u.id = a.user_id "
+#define AUDIT_PAGE_TAIL \
+	"    AND a.created_at >= (SELECT lo FROM b) " \
+	"    AND (a.created_at, a.id) < ((SELECT before_at FROM b), (SELECT before_id FROM b)) " \
+	"  ORDER BY a.created_at DESC, a.id DESC LIMIT $8::int) " \
+	"UNION ALL " \
+	"(SELECT extract(epoch FROM now()), NULL, x.id::text, x.email, NULL, x.full_name, " \
+	"        (row_number() OVER (ORDER BY lower(coalesce(nullif(x.full_name, ''), x.email)), x.id))::text, " \
+	"        NULL " \
+	"   FROM users x " \
+	"  WHERE x.id IN (SELECT tm.user_id FROM team_members tm " \
+	"                  WHERE tm.workspace_id = (SELECT id FROM ws) AND tm.status <> 'pending') " \
+	"  ORDER BY lower(coalesce(nullif(x.full_name, ''), x.email)), x.id LIMIT 1001)"
+
 const struct stmt audit_stmts[AUDIT_NSTMTS] = {
 	/* The CSV export's batches. */
 	{ "audit_rows",
@@ -96,190 +147,22 @@ const struct stmt audit_stmts[AUDIT_NSTMTS] = {
 	 * their place.
 	 */
 	{ "audit_page",
-	  "WITH ws AS MATERIALIZED ( "
-	  "  SELECT coalesce($1::uuid, nullif(current_setting('app.current_workspace_id', true), '')::uuid) AS id), "
-	  "b AS MATERIALIZED ( "
-	  "  SELECT c.lo, "
-	  "         CASE WHEN c.cur_at < c.hi THEN c.cur_at ELSE c.hi END AS before_at, "
-	  "         CASE WHEN c.cur_at < c.hi THEN c.cur_id "
-	  "              ELSE '00000000-0000-0000-0000-000000000000'::uuid END AS before_id "
-	  "    FROM (SELECT coalesce($4::date::timestamp AT TIME ZONE 'UTC', '-infinity') AS lo, "
-	  "                 coalesce(($5::date + 1)::timestamp AT TIME ZONE 'UTC', 'infinity') AS hi, "
-	  "                 coalesce('epoch'::timestamptz + $6::bigint * interval '1 microsecond', "
-	  "                          'infinity') AS cur_at, "
-	  "                 coalesce($7::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff') AS cur_id) c) "
-	  "(SELECT extract(epoch FROM a.created_at), a.id, a.action, "
-	  "        coalesce(nullif(u.full_name, ''), u.email), host(a.ip_address), "
-	  "        CASE WHEN a.action LIKE 'team\\_member.%' THEN a.changes ->> 'email' "
-	  "             ELSE a.resource_type END, "
-	  "        CASE WHEN a.action = 'team_member.role_changed' THEN a.changes ->> 'old_role' "
-	  "             WHEN a.action LIKE 'team\\_member.%' THEN a.changes ->> 'role' "
-	  "             WHEN a.action = 'workspace.renamed' THEN a.changes -> 'old' ->> 'name' "
-	  "             WHEN a.action LIKE 'api\\_key.%' THEN a.changes ->> 'name' "
-	  "             WHEN a.action LIKE 'integration.%' "
-	  "               THEN coalesce(a.changes ->> 'name', a.changes -> 'new' ->> 'integration_name', "
-	  "                             a.changes -> 'old' ->> 'integration_name', "
-	  "                             a.changes ->> 'integration_name') "
-	  "             WHEN a.action = 'billing.plan_changed' THEN a.changes -> 'old' ->> 'plan_type' "
-	  "             WHEN a.action = 'billing.stripe_event_applied' "
-	  "               THEN a.changes ->> 'stripe_event_type' END, "
-	  "        CASE WHEN a.action = 'team_member.role_changed' THEN a.changes ->> 'new_role' "
-	  "             WHEN a.action = 'workspace.renamed' THEN a.changes -> 'new' ->> 'name' "
-	  "             WHEN a.action = 'api_key.created' THEN a.changes ->> 'key_prefix' "
-	  "             WHEN a.action = 'billing.plan_changed' THEN a.changes -> 'new' ->> 'plan_type' END "
-	  "   FROM audit_logs a "
-	  "   LEFT JOIN users u ON u.id = a.user_id "
+	  AUDIT_PAGE_HEAD
 	  "  WHERE $2::text IS NULL AND $3::uuid IS NULL "
 	  "    AND a.workspace_id = (SELECT id FROM ws) "
-	  "    AND a.created_at >= (SELECT lo FROM b) "
-	  "    AND (a.created_at, a.id) < ((SELECT before_at FROM b), (SELECT before_id FROM b)) "
-	  "  ORDER BY a.created_at DESC, a.id DESC LIMIT $8::int) "
-	  "UNION ALL "
-	  "(SELECT extract(epoch FROM now()), NULL, x.id::text, x.email, NULL, x.full_name, "
-	  "        (row_number() OVER (ORDER BY lower(coalesce(nullif(x.full_name, ''), x.email)), x.id))::text, "
-	  "        NULL "
-	  "   FROM users x "
-	  "  WHERE x.id IN (SELECT tm.user_id FROM team_members tm "
-	  "                  WHERE tm.workspace_id = (SELECT id FROM ws) AND tm.status <> 'pending') "
-	  "  ORDER BY lower(coalesce(nullif(x.full_name, ''), x.email)), x.id LIMIT 1001)" },
+	  AUDIT_PAGE_TAIL },
 	{ "audit_page_action",
-	  "WITH ws AS MATERIALIZED ( "
-	  "  SELECT coalesce($1::uuid, nullif(current_setting('app.current_workspace_id', true), '')::uuid) AS id), "
-	  "b AS MATERIALIZED ( "
-	  "  SELECT c.lo, "
-	  "         CASE WHEN c.cur_at < c.hi THEN c.cur_at ELSE c.hi END AS before_at, "
-	  "         CASE WHEN c.cur_at < c.hi THEN c.cur_id "
-	  "              ELSE '00000000-0000-0000-0000-000000000000'::uuid END AS before_id "
-	  "    FROM (SELECT coalesce($4::date::timestamp AT TIME ZONE 'UTC', '-infinity') AS lo, "
-	  "                 coalesce(($5::date + 1)::timestamp AT TIME ZONE 'UTC', 'infinity') AS hi, "
-	  "                 coalesce('epoch'::timestamptz + $6::bigint * interval '1 microsecond', "
-	  "                          'infinity') AS cur_at, "
-	  "                 coalesce($7::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff') AS cur_id) c) "
-	  "(SELECT extract(epoch FROM a.created_at), a.id, a.action, "
-	  "        coalesce(nullif(u.full_name, ''), u.email), host(a.ip_address), "
-	  "        CASE WHEN a.action LIKE 'team\\_member.%' THEN a.changes ->> 'email' "
-	  "             ELSE a.resource_type END, "
-	  "        CASE WHEN a.action = 'team_member.role_changed' THEN a.changes ->> 'old_role' "
-	  "             WHEN a.action LIKE 'team\\_member.%' THEN a.changes ->> 'role' "
-	  "             WHEN a.action = 'workspace.renamed' THEN a.changes -> 'old' ->> 'name' "
-	  "             WHEN a.action LIKE 'api\\_key.%' THEN a.changes ->> 'name' "
-	  "             WHEN a.action LIKE 'integration.%' "
-	  "               THEN coalesce(a.changes ->> 'name', a.changes -> 'new' ->> 'integration_name', "
-	  "                             a.changes -> 'old' ->> 'integration_name', "
-	  "                             a.changes ->> 'integration_name') "
-	  "             WHEN a.action = 'billing.plan_changed' THEN a.changes -> 'old' ->> 'plan_type' "
-	  "             WHEN a.action = 'billing.stripe_event_applied' "
-	  "               THEN a.changes ->> 'stripe_event_type' END, "
-	  "        CASE WHEN a.action = 'team_member.role_changed' THEN a.changes ->> 'new_role' "
-	  "             WHEN a.action = 'workspace.renamed' THEN a.changes -> 'new' ->> 'name' "
-	  "             WHEN a.action = 'api_key.created' THEN a.changes ->> 'key_prefix' "
-	  "             WHEN a.action = 'billing.plan_changed' THEN a.changes -> 'new' ->> 'plan_type' END "
-	  "   FROM audit_logs a "
-	  "   LEFT JOIN users u ON u.id = a.user_id "
+	  AUDIT_PAGE_HEAD
 	  "  WHERE $3::uuid IS NULL "
 	  "    AND a.workspace_id = (SELECT id FROM ws) AND a.action = $2::text "
-	  "    AND a.created_at >= (SELECT lo FROM b) "
-	  "    AND (a.created_at, a.id) < ((SELECT before_at FROM b), (SELECT before_id FROM b)) "
-	  "  ORDER BY a.created_at DESC, a.id DESC LIMIT $8::int) "
-	  "UNION ALL "
-	  "(SELECT extract(epoch FROM now()), NULL, x.id::text, x.email, NULL, x.full_name, "
-	  "        (row_number() OVER (ORDER BY lower(coalesce(nullif(x.full_name, ''), x.email)), x.id))::text, "
-	  "        NULL "
-	  "   FROM users x "
-	  "  WHERE x.id IN (SELECT tm.user_id FROM team_members tm "
-	  "                  WHERE tm.workspace_id = (SELECT id FROM ws) AND tm.status <> 'pending') "
-	  "  ORDER BY lower(coalesce(nullif(x.full_name, ''), x.email)), x.id LIMIT 1001)" },
+	  AUDIT_PAGE_TAIL },
 	{ "audit_page_actor",
-	  "WITH ws AS MATERIALIZED ( "
-	  "  SELECT coalesce($1::uuid, nullif(current_setting('app.current_workspace_id', true), '')::uuid) AS id), "
-	  "b AS MATERIALIZED ( "
-	  "  SELECT c.lo, "
-	  "         CASE WHEN c.cur_at < c.hi THEN c.cur_at ELSE c.hi END AS before_at, "
-	  "         CASE WHEN c.cur_at < c.hi THEN c.cur_id "
-	  "              ELSE '00000000-0000-0000-0000-000000000000'::uuid END AS before_id "
-	  "    FROM (SELECT coalesce($4::date::timestamp AT TIME ZONE 'UTC', '-infinity') AS lo, "
-	  "                 coalesce(($5::date + 1)::timestamp AT TIME ZONE 'UTC', 'infinity') AS hi, "
-	  "                 coalesce('epoch'::timestamptz + $6::bigint * interval '1 microsecond', "
-	  "                          'infinity') AS cur_at, "
-	  "                 coalesce($7::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff') AS cur_id) c) "
-	  "(SELECT extract(epoch FROM a.created_at), a.id, a.action, "
-	  "        coalesce(nullif(u.full_name, ''), u.email), host(a.ip_address), "
-	  "        CASE WHEN a.action LIKE 'team\\_member.%' THEN a.changes ->> 'email' "
-	  "             ELSE a.resource_type END, "
-	  "        CASE WHEN a.action = 'team_member.role_changed' THEN a.changes ->> 'old_role' "
-	  "             WHEN a.action LIKE 'team\\_member.%' THEN a.changes ->> 'role' "
-	  "             WHEN a.action = 'workspace.renamed' THEN a.changes -> 'old' ->> 'name' "
-	  "             WHEN a.action LIKE 'api\\_key.%' THEN a.changes ->> 'name' "
-	  "             WHEN a.action LIKE 'integration.%' "
-	  "               THEN coalesce(a.changes ->> 'name', a.changes -> 'new' ->> 'integration_name', "
-	  "                             a.changes -> 'old' ->> 'integration_name', "
-	  "                             a.changes ->> 'integration_name') "
-	  "             WHEN a.action = 'billing.plan_changed' THEN a.changes -> 'old' ->> 'plan_type' "
-	  "             WHEN a.action = 'billing.stripe_event_applied' "
-	  "               THEN a.changes ->> 'stripe_event_type' END, "
-	  "        CASE WHEN a.action = 'team_member.role_changed' THEN a.changes ->> 'new_role' "
-	  "             WHEN a.action = 'workspace.renamed' THEN a.changes -> 'new' ->> 'name' "
-	  "             WHEN a.action = 'api_key.created' THEN a.changes ->> 'key_prefix' "
-	  "             WHEN a.action = 'billing.plan_changed' THEN a.changes -> 'new' ->> 'plan_type' END "
-	  "   FROM audit_logs a "
-	  "   LEFT JOIN users u ON u.id = a.user_id "
+	  AUDIT_PAGE_HEAD
 	  "  WHERE $2::text IS NULL "
 	  "    AND a.workspace_id = (SELECT id FROM ws) AND a.user_id = $3::uuid "
-	  "    AND a.created_at >= (SELECT lo FROM b) "
-	  "    AND (a.created_at, a.id) < ((SELECT before_at FROM b), (SELECT before_id FROM b)) "
-	  "  ORDER BY a.created_at DESC, a.id DESC LIMIT $8::int) "
-	  "UNION ALL "
-	  "(SELECT extract(epoch FROM now()), NULL, x.id::text, x.email, NULL, x.full_name, "
-	  "        (row_number() OVER (ORDER BY lower(coalesce(nullif(x.full_name, ''), x.email)), x.id))::text, "
-	  "        NULL "
-	  "   FROM users x "
-	  "  WHERE x.id IN (SELECT tm.user_id FROM team_members tm "
-	  "                  WHERE tm.workspace_id = (SELECT id FROM ws) AND tm.status <> 'pending') "
-	  "  ORDER BY lower(coalesce(nullif(x.full_name, ''), x.email)), x.id LIMIT 1001)" },
+	  AUDIT_PAGE_TAIL },
 	{ "audit_page_action_actor",
-	  "WITH ws AS MATERIALIZED ( "
-	  "  SELECT coalesce($1::uuid, nullif(current_setting('app.current_workspace_id', true), '')::uuid) AS id), "
-	  "b AS MATERIALIZED ( "
-	  "  SELECT c.lo, "
-	  "         CASE WHEN c.cur_at < c.hi THEN c.cur_at ELSE c.hi END AS before_at, "
-	  "         CASE WHEN c.cur_at < c.hi THEN c.cur_id "
-	  "              ELSE '00000000-0000-0000-0000-000000000000'::uuid END AS before_id "
-	  "    FROM (SELECT coalesce($4::date::timestamp AT TIME ZONE 'UTC', '-infinity') AS lo, "
-	  "                 coalesce(($5::date + 1)::timestamp AT TIME ZONE 'UTC', 'infinity') AS hi, "
-	  "                 coalesce('epoch'::timestamptz + $6::bigint * interval '1 microsecond', "
-	  "                          'infinity') AS cur_at, "
-	  "                 coalesce($7::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff') AS cur_id) c) "
-	  "(SELECT extract(epoch FROM a.created_at), a.id, a.action, "
-	  "        coalesce(nullif(u.full_name, ''), u.email), host(a.ip_address), "
-	  "        CASE WHEN a.action LIKE 'team\\_member.%' THEN a.changes ->> 'email' "
-	  "             ELSE a.resource_type END, "
-	  "        CASE WHEN a.action = 'team_member.role_changed' THEN a.changes ->> 'old_role' "
-	  "             WHEN a.action LIKE 'team\\_member.%' THEN a.changes ->> 'role' "
-	  "             WHEN a.action = 'workspace.renamed' THEN a.changes -> 'old' ->> 'name' "
-	  "             WHEN a.action LIKE 'api\\_key.%' THEN a.changes ->> 'name' "
-	  "             WHEN a.action LIKE 'integration.%' "
-	  "               THEN coalesce(a.changes ->> 'name', a.changes -> 'new' ->> 'integration_name', "
-	  "                             a.changes -> 'old' ->> 'integration_name', "
-	  "                             a.changes ->> 'integration_name') "
-	  "             WHEN a.action = 'billing.plan_changed' THEN a.changes -> 'old' ->> 'plan_type' "
-	  "             WHEN a.action = 'billing.stripe_event_applied' "
-	  "               THEN a.changes ->> 'stripe_event_type' END, "
-	  "        CASE WHEN a.action = 'team_member.role_changed' THEN a.changes ->> 'new_role' "
-	  "             WHEN a.action = 'workspace.renamed' THEN a.changes -> 'new' ->> 'name' "
-	  "             WHEN a.action = 'api_key.created' THEN a.changes ->> 'key_prefix' "
-	  "             WHEN a.action = 'billing.plan_changed' THEN a.changes -> 'new' ->> 'plan_type' END "
-	  "   FROM audit_logs a "
-	  "   LEFT JOIN users u ON u.id = a.user_id "
+	  AUDIT_PAGE_HEAD
 	  "  WHERE a.workspace_id = (SELECT id FROM ws) AND a.action = $2::text AND a.user_id = $3::uuid "
-	  "    AND a.created_at >= (SELECT lo FROM b) "
-	  "    AND (a.created_at, a.id) < ((SELECT before_at FROM b), (SELECT before_id FROM b)) "
-	  "  ORDER BY a.created_at DESC, a.id DESC LIMIT $8::int) "
-	  "UNION ALL "
-	  "(SELECT extract(epoch FROM now()), NULL, x.id::text, x.email, NULL, x.full_name, "
-	  "        (row_number() OVER (ORDER BY lower(coalesce(nullif(x.full_name, ''), x.email)), x.id))::text, "
-	  "        NULL "
-	  "   FROM users x "
-	  "  WHERE x.id IN (SELECT tm.user_id FROM team_members tm "
-	  "                  WHERE tm.workspace_id = (SELECT id FROM ws) AND tm.status <> 'pending') "
-	  "  ORDER BY lower(coalesce(nullif(x.full_name, ''), x.email)), x.id LIMIT 1001)" },
+	  AUDIT_PAGE_TAIL },
 };
