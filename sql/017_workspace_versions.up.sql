@@ -171,33 +171,30 @@ $$;
 CREATE TRIGGER workspaces_version_row AFTER INSERT ON workspaces
     FOR EACH ROW EXECUTE FUNCTION ws_versions_insert();
 
-CREATE TRIGGER team_members_ws_inserted AFTER INSERT ON team_members
-    REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION ws_changed_rows();
-CREATE TRIGGER team_members_ws_updated AFTER UPDATE ON team_members
-    REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION ws_changed_rows();
-CREATE TRIGGER team_members_ws_deleted AFTER DELETE ON team_members
-    REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION ws_changed_rows();
-CREATE TRIGGER billing_config_ws_inserted AFTER INSERT ON billing_config
-    REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION ws_changed_rows();
-CREATE TRIGGER billing_config_ws_updated AFTER UPDATE ON billing_config
-    REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION ws_changed_rows();
-CREATE TRIGGER billing_config_ws_deleted AFTER DELETE ON billing_config
-    REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION ws_changed_rows();
-CREATE TRIGGER integrations_config_ws_inserted AFTER INSERT ON integrations_config
-    REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION ws_changed_rows();
-CREATE TRIGGER integrations_config_ws_updated AFTER UPDATE ON integrations_config
-    REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION ws_changed_rows();
-CREATE TRIGGER integrations_config_ws_deleted AFTER DELETE ON integrations_config
-    REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION ws_changed_rows();
+-- The three tables of workspace rows: a statement trigger for each kind of
+-- change (a trigger with transition tables has one event), and the
+-- commit-time bump, queued once per transaction (by the rows of its first
+-- changing statement: WHEN the list is still empty).
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['team_members', 'billing_config', 'integrations_config'] LOOP
+        EXECUTE format('CREATE TRIGGER %1$I AFTER INSERT ON %2$I REFERENCING NEW TABLE AS new_rows '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION ws_changed_rows()', t || '_ws_inserted', t);
+        EXECUTE format('CREATE TRIGGER %1$I AFTER UPDATE ON %2$I REFERENCING NEW TABLE AS new_rows '
+                       'OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION ws_changed_rows()',
+                       t || '_ws_updated', t);
+        EXECUTE format('CREATE TRIGGER %1$I AFTER DELETE ON %2$I REFERENCING OLD TABLE AS old_rows '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION ws_changed_rows()', t || '_ws_deleted', t);
+        EXECUTE format('CREATE CONSTRAINT TRIGGER %1$I AFTER INSERT OR UPDATE OR DELETE ON %2$I '
+                       'DEFERRABLE INITIALLY DEFERRED FOR EACH ROW '
+                       'WHEN (coalesce(current_setting(''app.ws_changed'', true), '''') = '''') '
+                       'EXECUTE FUNCTION ws_versions_bump()', t || '_ws_bump', t);
+    END LOOP;
+END
+$$;
+
 CREATE TRIGGER workspaces_ws_changed AFTER UPDATE ON workspaces
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION ws_changed_workspaces();
@@ -207,20 +204,7 @@ CREATE TRIGGER users_ws_changed AFTER UPDATE ON users
 CREATE TRIGGER plan_catalog_ws_changed AFTER INSERT OR UPDATE OR DELETE ON plan_catalog
     FOR EACH STATEMENT EXECUTE FUNCTION ws_changed_all();
 
--- The commit-time bump, queued once per transaction (by the rows of its
--- first changing statement: WHEN the list is still empty).
-CREATE CONSTRAINT TRIGGER team_members_ws_bump AFTER INSERT OR UPDATE OR DELETE ON team_members
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
-    WHEN (coalesce(current_setting('app.ws_changed', true), '') = '')
-    EXECUTE FUNCTION ws_versions_bump();
-CREATE CONSTRAINT TRIGGER billing_config_ws_bump AFTER INSERT OR UPDATE OR DELETE ON billing_config
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
-    WHEN (coalesce(current_setting('app.ws_changed', true), '') = '')
-    EXECUTE FUNCTION ws_versions_bump();
-CREATE CONSTRAINT TRIGGER integrations_config_ws_bump AFTER INSERT OR UPDATE OR DELETE ON integrations_config
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
-    WHEN (coalesce(current_setting('app.ws_changed', true), '') = '')
-    EXECUTE FUNCTION ws_versions_bump();
+-- The commit-time bump of the other tables, as above.
 CREATE CONSTRAINT TRIGGER workspaces_ws_bump AFTER UPDATE ON workspaces
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
     WHEN (coalesce(current_setting('app.ws_changed', true), '') = '')
